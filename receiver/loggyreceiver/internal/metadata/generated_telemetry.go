@@ -29,6 +29,7 @@ type TelemetryBuilder struct {
 	LoggyBytesRead         metric.Int64Counter
 	LoggyCheckpointCommits metric.Int64Counter
 	LoggyFilesTracked      metric.Int64UpDownCounter
+	LoggyInvalidUtf8       metric.Int64Counter
 	LoggyLinesRead         metric.Int64Counter
 	LoggyLinesTruncated    metric.Int64Counter
 	LoggyParseErrors       metric.Int64Counter
@@ -82,6 +83,12 @@ func NewTelemetryBuilder(settings component.TelemetrySettings, options ...Teleme
 		"otelcol_loggy_files_tracked",
 		metric.WithDescription("Number of log files currently open and followed (including rotated files still being drained). [Development]"),
 		metric.WithUnit("{file}"),
+	)
+	errs = errors.Join(errs, err)
+	builder.LoggyInvalidUtf8, err = builder.meter.Int64Counter(
+		"otelcol_loggy_invalid_utf8",
+		metric.WithDescription("Records whose text was not valid UTF-8; invalid bytes are replaced with U+FFFD and log.invalid_utf8 is set. [Development]"),
+		metric.WithUnit("{line}"),
 	)
 	errs = errors.Join(errs, err)
 	builder.LoggyLinesRead, err = builder.meter.Int64Counter(

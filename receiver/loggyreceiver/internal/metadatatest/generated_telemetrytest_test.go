@@ -22,6 +22,7 @@ func TestSetupTelemetry(t *testing.T) {
 	tb.LoggyBytesRead.Add(context.Background(), 1)
 	tb.LoggyCheckpointCommits.Add(context.Background(), 1)
 	tb.LoggyFilesTracked.Add(context.Background(), 1)
+	tb.LoggyInvalidUtf8.Add(context.Background(), 1)
 	tb.LoggyLinesRead.Add(context.Background(), 1)
 	tb.LoggyLinesTruncated.Add(context.Background(), 1)
 	tb.LoggyParseErrors.Add(context.Background(), 1)
@@ -35,6 +36,9 @@ func TestSetupTelemetry(t *testing.T) {
 		[]metricdata.DataPoint[int64]{{Value: 1}},
 		metricdatatest.IgnoreTimestamp())
 	AssertEqualLoggyFilesTracked(t, testTel,
+		[]metricdata.DataPoint[int64]{{Value: 1}},
+		metricdatatest.IgnoreTimestamp())
+	AssertEqualLoggyInvalidUtf8(t, testTel,
 		[]metricdata.DataPoint[int64]{{Value: 1}},
 		metricdatatest.IgnoreTimestamp())
 	AssertEqualLoggyLinesRead(t, testTel,

@@ -1,0 +1,188 @@
+package loggyreceiver
+
+import (
+	"context"
+	"errors"
+	"time"
+
+	"go.opentelemetry.io/collector/consumer/consumererror"
+	"go.opentelemetry.io/collector/pdata/pcommon"
+	"go.opentelemetry.io/collector/pdata/plog"
+	"go.uber.org/zap"
+
+	"github.com/loggy-otel/loggy/receiver/loggyreceiver/internal/k8spath"
+	"github.com/loggy-otel/loggy/receiver/loggyreceiver/internal/metadata"
+	"github.com/loggy-otel/loggy/receiver/loggyreceiver/internal/parse"
+)
+
+const (
+	retryFirst = 100 * time.Millisecond
+	retryMax   = 5 * time.Second
+)
+
+// batch collects records, one ResourceLogs per file, until it is handed on.
+type batch struct {
+	r       *logsReceiver
+	logs    plog.Logs
+	count   int
+	files   []*fileState // files with lines in this batch, whose offsets advance on success
+	slices  map[*fileState]plog.LogRecordSlice
+	lastFS  *fileState
+	last    plog.LogRecordSlice
+	utf8buf []byte
+}
+
+func newBatch(r *logsReceiver) *batch {
+	b := &batch{r: r}
+	b.reset()
+	return b
+}
+
+func (b *batch) reset() {
+	b.logs = plog.NewLogs()
+	b.count = 0
+	b.files = b.files[:0]
+	b.slices = map[*fileState]plog.LogRecordSlice{}
+	b.lastFS = nil
+}
+
+func (b *batch) empty() bool { return len(b.files) == 0 }
+func (b *batch) full() bool  { return b.count >= b.r.cfg.MaxBatchSize }
+
+// touch marks fs as part of this batch, so its offset advances with it.
+func (b *batch) touch(fs *fileState) plog.LogRecordSlice {
+	if fs == b.lastFS {
+		return b.last
+	}
+	s, ok := b.slices[fs]
+	if !ok {
+		rl := b.logs.ResourceLogs().AppendEmpty()
+		putResource(rl.Resource().Attributes(), fs.target.Meta)
+		sl := rl.ScopeLogs().AppendEmpty()
+		sl.Scope().SetName(metadata.ScopeName)
+		sl.Scope().SetVersion(b.r.set.BuildInfo.Version)
+		s = sl.LogRecords()
+		b.slices[fs] = s
+		b.files = append(b.files, fs)
+	}
+	b.lastFS, b.last = fs, s
+	return s
+}
+
+// add appends one record; it reports whether its text had to be repaired
+// because it was not valid UTF-8.
+func (b *batch) add(fs *fileState, rec parse.Record, parseErr string, now time.Time) (invalidUTF8 bool) {
+	lr := b.touch(fs).AppendEmpty()
+	b.count++
+	if rec.Time != 0 {
+		lr.SetTimestamp(pcommon.Timestamp(rec.Time))
+	}
+	lr.SetObservedTimestamp(pcommon.NewTimestampFromTime(now))
+	body, invalidUTF8 := parse.ValidUTF8(b.utf8buf[:0], rec.Body)
+	if invalidUTF8 {
+		b.utf8buf = body
+	}
+	lr.Body().SetStr(string(body))
+	attrs := lr.Attributes()
+	if s := rec.Stream.String(); s != "" {
+		attrs.PutStr("log.iostream", s)
+	}
+	if b.r.cfg.IncludeFilePath {
+		attrs.PutStr("log.file.path", fs.target.Real)
+	}
+	if parseErr != "" {
+		attrs.PutStr("log.parse_error", parseErr)
+	}
+	if rec.Truncated {
+		attrs.PutBool("log.truncated", true)
+	}
+	if invalidUTF8 {
+		attrs.PutBool("log.invalid_utf8", true)
+	}
+	setSeverity(lr, parse.DetectLevel(body), rec.Stream, b.r.cfg.SeverityFromStream)
+	return invalidUTF8
+}
+
+// send hands the batch to the next consumer. Refusals that may pass later
+// (memory_limiter, a full exporter queue) are retried with backoff, which also
+// pauses reading; permanent errors are logged and the batch is dropped. It
+// returns the files whose offsets may advance, or false if it gave up because
+// the receiver is stopping.
+func (b *batch) send(ctx context.Context) ([]*fileState, bool) {
+	if b.count > 0 {
+		logs, count := b.logs, b.count
+		for wait := retryFirst; ; wait = min(2*wait, retryMax) {
+			octx := b.r.obs.StartLogsOp(ctx)
+			err := b.r.next.ConsumeLogs(octx, logs)
+			b.r.obs.EndLogsOp(octx, "loggy", count, err)
+			if err == nil {
+				break
+			}
+			if consumererror.IsPermanent(err) {
+				b.r.set.Logger.Error("Dropping log records the next consumer refused permanently",
+					zap.Int("records", count), zap.Error(err))
+				break
+			}
+			var partial consumererror.Logs
+			if errors.As(err, &partial) {
+				logs = partial.Data()
+				count = logs.LogRecordCount()
+			}
+			b.r.set.Logger.Debug("Next consumer refused log records; retrying", zap.Duration("in", wait), zap.Error(err))
+			select {
+			case <-ctx.Done():
+				return nil, false
+			case <-time.After(wait):
+			}
+		}
+	}
+	files := append([]*fileState(nil), b.files...)
+	b.reset()
+	return files, true
+}
+
+func putResource(m pcommon.Map, meta k8spath.Meta) {
+	put := func(k, v string) {
+		if v != "" {
+			m.PutStr(k, v)
+		}
+	}
+	put("k8s.namespace.name", meta.Namespace)
+	put("k8s.pod.name", meta.PodName)
+	put("k8s.pod.uid", meta.PodUID)
+	put("k8s.container.name", meta.ContainerName)
+	if meta.RestartCount >= 0 {
+		m.PutInt("k8s.container.restart_count", int64(meta.RestartCount))
+	}
+	put("container.id", meta.ContainerID)
+}
+
+var levels = [...]struct {
+	num  plog.SeverityNumber
+	text string
+}{
+	parse.LevelTrace: {plog.SeverityNumberTrace, "TRACE"},
+	parse.LevelDebug: {plog.SeverityNumberDebug, "DEBUG"},
+	parse.LevelInfo:  {plog.SeverityNumberInfo, "INFO"},
+	parse.LevelWarn:  {plog.SeverityNumberWarn, "WARN"},
+	parse.LevelError: {plog.SeverityNumberError, "ERROR"},
+	parse.LevelFatal: {plog.SeverityNumberFatal, "FATAL"},
+}
+
+// setSeverity prefers a level the application wrote; otherwise, if asked, it
+// falls back to the stream as the original Loggy did.
+func setSeverity(lr plog.LogRecord, lvl parse.Level, stream parse.Stream, fromStream bool) {
+	if lvl == parse.LevelUnknown && fromStream {
+		switch stream {
+		case parse.Stdout:
+			lvl = parse.LevelInfo
+		case parse.Stderr:
+			lvl = parse.LevelError
+		}
+	}
+	if lvl == parse.LevelUnknown || int(lvl) >= len(levels) {
+		return
+	}
+	lr.SetSeverityNumber(levels[lvl].num)
+	lr.SetSeverityText(levels[lvl].text)
+}
