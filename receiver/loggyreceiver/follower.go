@@ -278,6 +278,9 @@ func (f *follower) rescan(ctx context.Context) {
 		}
 		clear(f.saved)
 		f.firstRun = false
+		// Record where every file starts, so a restart before the first batch
+		// neither skips nor repeats lines.
+		f.commitCheckpoints(ctx, f.files)
 	}
 	f.r.tel.LoggyReadLag.Record(ctx, lag)
 	if f.watcher != nil {
@@ -316,7 +319,7 @@ func (f *follower) open(t discovery.Target, id tail.Identity) *fileState {
 	var start int64
 	if e, ok := f.saved[id]; ok && bytes.HasPrefix(fs.fp, e.Fingerprint) && e.Offset <= size {
 		start = e.Offset
-	} else if f.firstRun && f.r.cfg.StartAt == startAtEnd {
+	} else if f.firstRun && !f.store.Resumed() && f.r.cfg.StartAt == startAtEnd {
 		start = size
 	}
 	delete(f.saved, id)

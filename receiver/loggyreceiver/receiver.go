@@ -69,7 +69,7 @@ func (r *logsReceiver) Start(ctx context.Context, host component.Host) error {
 	if err != nil {
 		r.set.Logger.Warn("Some checkpoints could not be read; those files start per start_at", zap.Error(err))
 	}
-	watcher, err := discovery.NewWatcher(r.set.Logger)
+	watcher, err := newWatcher(r.set.Logger)
 	if err != nil {
 		r.set.Logger.Warn("File events unavailable; relying on the rescan every poll_interval", zap.Error(err))
 		watcher = nil
@@ -105,6 +105,9 @@ func (r *logsReceiver) Shutdown(ctx context.Context) error {
 	}
 	return err
 }
+
+// newWatcher is a variable so tests can take file events away.
+var newWatcher = discovery.NewWatcher
 
 func storageClient(ctx context.Context, host component.Host, id *component.ID, self component.ID) (storage.Client, error) {
 	if id == nil {

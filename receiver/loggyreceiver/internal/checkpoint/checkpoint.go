@@ -51,7 +51,12 @@ type Store struct {
 	known  map[Key]struct{} // identities in the stored index
 	stale  []Key            // unreadable entries found by Load, deleted at the next Commit
 	dirty  bool             // the stored index differs from known
+	found  bool             // Load found an index: an earlier run used this storage
 }
+
+// Resumed reports whether Load found checkpoints of an earlier run (possibly
+// none left), so files without one are new and read whole, whatever start_at says.
+func (s *Store) Resumed() bool { return s.found }
 
 // New wraps a client; a nil client gives a Store that keeps nothing (Load
 // returns none, Commit is a no-op) for receivers without storage.
@@ -73,6 +78,7 @@ func (s *Store) Load(ctx context.Context) ([]Entry, error) {
 	if raw == nil {
 		return nil, nil
 	}
+	s.found = true
 	keys, err := decodeIndex(raw)
 	if err != nil {
 		// Entries cannot be found without the index; start over.

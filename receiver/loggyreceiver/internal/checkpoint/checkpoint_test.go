@@ -383,3 +383,33 @@ func TestFileStorageBbolt(t *testing.T) {
 		equalEntries(t, got, []Entry{entry(3, 30)})
 	})
 }
+
+// Resumed tells a restart (an index exists, even an empty one) from a first start.
+func TestResumed(t *testing.T) {
+	ctx := context.Background()
+	c := newFake()
+	first := New(c)
+	if _, err := first.Load(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if first.Resumed() {
+		t.Fatal("empty storage must not count as resumed")
+	}
+	if err := first.Commit(ctx, []Entry{entry(1, 10)}, nil); err != nil {
+		t.Fatal(err)
+	}
+	if err := first.Commit(ctx, nil, []Key{entry(1, 10).Key()}); err != nil {
+		t.Fatal(err)
+	}
+	second := New(c)
+	entries, err := second.Load(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(entries) != 0 || !second.Resumed() {
+		t.Fatalf("after a run that left no files: entries=%v resumed=%v, want none and true", entries, second.Resumed())
+	}
+	if New(nil).Resumed() {
+		t.Fatal("no storage is never resumed")
+	}
+}
