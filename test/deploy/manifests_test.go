@@ -19,7 +19,7 @@ import (
 // kustomizations are every kustomization the repository ships.
 var kustomizations = []string{"deploy/base", "deploy/overlays/example"}
 
-// exampleEndpoint is what the example overlay (and docs/deploy.md) set OTLP_ENDPOINT to.
+// exampleEndpoint is what the example overlay (and the README) set OTLP_ENDPOINT to.
 const exampleEndpoint = "otel-gateway.observability.svc:4317"
 
 // imageConfigPath reads the config path from the Dockerfile's ENTRYPOINT.
@@ -222,26 +222,20 @@ func TestDockerfile(t *testing.T) {
 	}
 }
 
-// TestDeployDocs: the deploy documentation names what the manifests really contain. It reads
-// the README's "Deploy" section once that exists, docs/deploy.md until then.
+// TestDeployDocs: the README's "Deploy" section names what the manifests really contain.
 func TestDeployDocs(t *testing.T) {
-	root := repoRoot(t)
-	var doc, where string
-	if b, err := os.ReadFile(filepath.Join(root, "README.md")); err == nil {
-		if _, after, ok := strings.Cut(string(b), "\n## Deploy\n"); ok {
-			doc, where = after, "README.md, section Deploy"
-			if i := strings.Index(doc, "\n## "); i >= 0 {
-				doc = doc[:i]
-			}
-		}
+	b, err := os.ReadFile(filepath.Join(repoRoot(t), "README.md"))
+	if err != nil {
+		t.Fatal(err)
 	}
-	if doc == "" {
-		b, err := os.ReadFile(filepath.Join(root, "docs", "deploy.md"))
-		if err != nil {
-			t.Fatalf("no README section \"## Deploy\" and no docs/deploy.md: %v", err)
-		}
-		doc, where = string(b), "docs/deploy.md"
+	_, doc, ok := strings.Cut(string(b), "\n## Deploy\n")
+	if !ok {
+		t.Fatal("README.md has no section \"## Deploy\"")
 	}
+	if i := strings.Index(doc, "\n## "); i >= 0 {
+		doc = doc[:i]
+	}
+	where := "README.md, section Deploy"
 	r := build(t, "deploy/overlays/example")
 	ds := agent(t, r)
 	for _, want := range []string{
