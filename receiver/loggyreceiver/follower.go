@@ -201,8 +201,11 @@ func (f *follower) catchUp(ctx context.Context, t discovery.Target, prev tail.Id
 func (f *follower) rescan(ctx context.Context) {
 	targets, problems := f.scanner.Scan()
 	for _, err := range problems {
-		f.warnOnce(err.Error(), "Skipping log file", err)
-		f.r.tel.LoggyReadErrors.Add(ctx, 1)
+		if errors.Is(err, discovery.ErrDangling) {
+			f.r.set.Logger.Debug("Skipping log file", zap.Error(err))
+			continue
+		}
+		f.problem(ctx, err.Error(), "Skipping log file", err)
 	}
 	if f.firstRun {
 		f.resumeRotated(ctx, targets)
@@ -297,10 +300,9 @@ func hasMeta(p string) bool { return strings.ContainsAny(p, `*?[\`) }
 // open starts following a file at the offset its checkpoint, start_at or its
 // novelty says.
 func (f *follower) open(t discovery.Target, id tail.Identity) *fileState {
-	file, err := tail.Open(t.Real)
+	file, err := openFile(t.Real)
 	if err != nil {
-		f.warnOnce(t.Real, "Cannot open log file", err)
-		f.r.tel.LoggyReadErrors.Add(context.Background(), 1)
+		f.problem(context.Background(), t.Real, "Cannot open log file; retrying at every rescan", err)
 		return nil
 	}
 	if file.Identity() != id {
@@ -324,7 +326,7 @@ func (f *follower) open(t discovery.Target, id tail.Identity) *fileState {
 	}
 	delete(f.saved, id)
 	if err := file.SetOffset(start); err != nil {
-		f.warnOnce(t.Real, "Cannot seek log file", err)
+		f.problem(context.Background(), t.Real, "Cannot seek log file", err)
 		_ = file.Close()
 		return nil
 	}
@@ -370,7 +372,7 @@ func (f *follower) checkTruncated(ctx context.Context, fs *fileState) {
 	// before the offset goes back.
 	f.flush(ctx)
 	if err := fs.file.SetOffset(0); err != nil {
-		f.warnOnce(fs.target.Real, "Cannot seek log file", err)
+		f.problem(ctx, fs.target.Real, "Cannot seek log file", err)
 		return
 	}
 	fs.merger.Reset()
@@ -418,8 +420,7 @@ func (f *follower) readFile(ctx context.Context, fs *fileState) {
 		fs.dirty, fs.atEOF = false, true
 	default:
 		fs.dirty = false
-		f.warnOnce(fs.target.Real, "Cannot read log file", err)
-		f.r.tel.LoggyReadErrors.Add(ctx, 1)
+		f.problem(ctx, fs.target.Real, "Cannot read log file", err)
 	}
 }
 
@@ -536,17 +537,20 @@ func (f *follower) commitCheckpoints(ctx context.Context, files []*fileState) {
 		return
 	}
 	if err := f.store.Commit(ctx, entries, removed); err != nil {
-		f.warnOnce("checkpoint", "Cannot write checkpoints", err)
+		f.r.set.Logger.Warn("Cannot write checkpoints; a restart may repeat lines", zap.Error(err))
 		return
 	}
 	f.removed = f.removed[:0]
 	f.r.tel.LoggyCheckpointCommits.Add(ctx, 1)
 }
 
-func (f *follower) warnOnce(key, msg string, err error) {
+// problem logs and counts a file that cannot be followed, once until it is
+// resolved, so a persistent problem does not flood the log every rescan.
+func (f *follower) problem(ctx context.Context, key, msg string, err error) {
 	if f.warned[key] {
 		return
 	}
 	f.warned[key] = true
-	f.r.set.Logger.Warn(msg, zap.String("key", key), zap.Error(err))
+	f.r.tel.LoggyReadErrors.Add(ctx, 1)
+	f.r.set.Logger.Warn(msg, zap.String("path", key), zap.Error(err))
 }

@@ -17,6 +17,7 @@ import (
 	"github.com/loggy-otel/loggy/receiver/loggyreceiver/internal/discovery"
 	"github.com/loggy-otel/loggy/receiver/loggyreceiver/internal/metadata"
 	"github.com/loggy-otel/loggy/receiver/loggyreceiver/internal/parse"
+	"github.com/loggy-otel/loggy/receiver/loggyreceiver/internal/tail"
 )
 
 // logsReceiver owns the lifecycle; the follower goroutine does the work.
@@ -106,8 +107,12 @@ func (r *logsReceiver) Shutdown(ctx context.Context) error {
 	return err
 }
 
-// newWatcher is a variable so tests can take file events away.
-var newWatcher = discovery.NewWatcher
+// newWatcher and openFile are variables so tests can take file events away
+// and refuse permission (tests run as root, which reads any file).
+var (
+	newWatcher = discovery.NewWatcher
+	openFile   = tail.Open
+)
 
 func storageClient(ctx context.Context, host component.Host, id *component.ID, self component.ID) (storage.Client, error) {
 	if id == nil {

@@ -162,6 +162,11 @@ func isRotated(p string) bool {
 	return strings.Contains(name, ".log.") || strings.HasSuffix(name, ".gz") || strings.HasSuffix(name, ".tmp")
 }
 
+// ErrDangling marks a link whose target does not exist. Kubelet's links
+// dangle for a moment at every rotation and until a removed container is
+// garbage collected, so callers treat it as churn rather than a fault.
+var ErrDangling = errors.New("dangling symlink")
+
 // errVanished marks a plain file that went away between glob and stat; that
 // is normal churn, not a problem to report.
 var errVanished = errors.New("vanished")
@@ -184,7 +189,7 @@ func (s *Scanner) resolve(p string, dirs map[string]string) (real string, hops [
 				return "", nil, errVanished
 			}
 			if errors.Is(err, fs.ErrNotExist) {
-				return "", nil, fmt.Errorf("%s: dangling symlink: %s does not exist", p, cur)
+				return "", nil, fmt.Errorf("%s: %w: %s does not exist", p, ErrDangling, cur)
 			}
 			return "", nil, fmt.Errorf("%s: cannot resolve symlink: %w", p, err)
 		}
@@ -208,7 +213,7 @@ func (s *Scanner) resolve(p string, dirs map[string]string) (real string, hops [
 		next, err := resolveDir(dest, dirs)
 		if err != nil {
 			if errors.Is(err, fs.ErrNotExist) {
-				return "", nil, fmt.Errorf("%s: dangling symlink: %s does not exist", p, dest)
+				return "", nil, fmt.Errorf("%s: %w: %s does not exist", p, ErrDangling, dest)
 			}
 			return "", nil, fmt.Errorf("%s: cannot resolve symlink: %w", p, err)
 		}

@@ -224,6 +224,7 @@ func TestScanDanglingLinkInNode(t *testing.T) {
 	require.Len(t, errs, 1)
 	assert.Contains(t, errs[0].Error(), filepath.Join(root, "var/log/containers", ledgerLink))
 	assert.Contains(t, errs[0].Error(), "dangling symlink")
+	assert.ErrorIs(t, errs[0], ErrDangling)
 
 	// The same problem is worded the same on the next scan, so it is logged once.
 	_, again := scan(t, nodeOptions(root))
