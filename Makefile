@@ -15,6 +15,19 @@ test-unit:
 	$(GO) vet ./...
 	$(GO) test -race ./...
 
+# A short run of every fuzz target (go test -fuzz takes one target per call).
+# FUZZTIME=5m make fuzz for a longer hunt; findings land in testdata/fuzz.
+FUZZTIME ?= 10s
+FUZZ_TARGETS := \
+	internal/parse:FuzzParseDocker internal/parse:FuzzParseCRI internal/parse:FuzzMerger \
+	internal/k8spath:FuzzParse internal/checkpoint:FuzzDecode
+fuzz:
+	@set -e; for t in $(FUZZ_TARGETS); do \
+	  pkg=./receiver/loggyreceiver/$${t%%:*}; fn=$${t##*:}; \
+	  echo "fuzz $$pkg $$fn ($(FUZZTIME))"; \
+	  $(GO) test -run '^$$' -fuzz "^$$fn\$$" -fuzztime $(FUZZTIME) $$pkg; \
+	done
+
 ## --- distribution (issue 3) -------------------------------------------------
 # BUILD-TARGETS (owned by the distribution work)
 .PHONY: tools
@@ -89,7 +102,7 @@ image:
 # BENCH-TARGETS
 
 ## --- everything CI runs --------------------------------------------------------
-test: test-unit test-e2e test-deploy
+test: test-unit fuzz test-e2e test-deploy
 
 clean:
 	rm -rf bin distribution/build

@@ -18,6 +18,9 @@ import (
 const (
 	retryFirst = 100 * time.Millisecond
 	retryMax   = 5 * time.Second
+	// maxBatchBytes bounds the text one batch holds, so memory stays bounded
+	// while the next consumer refuses, whatever max_log_size is.
+	maxBatchBytes = 4 << 20
 )
 
 // batch collects records, one ResourceLogs per file, until it is handed on.
@@ -25,6 +28,7 @@ type batch struct {
 	r       *logsReceiver
 	logs    plog.Logs
 	count   int
+	bytes   int
 	files   []*fileState // files with lines in this batch, whose offsets advance on success
 	slices  map[*fileState]plog.LogRecordSlice
 	lastFS  *fileState
@@ -40,14 +44,16 @@ func newBatch(r *logsReceiver) *batch {
 
 func (b *batch) reset() {
 	b.logs = plog.NewLogs()
-	b.count = 0
+	b.count, b.bytes = 0, 0
 	b.files = b.files[:0]
 	b.slices = map[*fileState]plog.LogRecordSlice{}
 	b.lastFS = nil
 }
 
 func (b *batch) empty() bool { return len(b.files) == 0 }
-func (b *batch) full() bool  { return b.count >= b.r.cfg.MaxBatchSize }
+func (b *batch) full() bool {
+	return b.count >= b.r.cfg.MaxBatchSize || b.bytes >= maxBatchBytes
+}
 
 // touch marks fs as part of this batch, so its offset advances with it.
 func (b *batch) touch(fs *fileState) plog.LogRecordSlice {
@@ -83,6 +89,7 @@ func (b *batch) add(fs *fileState, rec parse.Record, parseErr string, now time.T
 		b.utf8buf = body
 	}
 	lr.Body().SetStr(string(body))
+	b.bytes += len(body)
 	attrs := lr.Attributes()
 	if s := rec.Stream.String(); s != "" {
 		attrs.PutStr("log.iostream", s)

@@ -291,3 +291,11 @@ func missing(b []string, n int) string {
 	}
 	return strings.Join(out, ", ")
 }
+
+func consumerFunc(fn consumer.ConsumeLogsFunc) consumer.Logs {
+	c, err := consumer.NewLogs(fn)
+	if err != nil {
+		panic(err)
+	}
+	return c
+}
