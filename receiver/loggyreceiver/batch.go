@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"time"
+	"unsafe"
 
 	"go.opentelemetry.io/collector/consumer/consumererror"
 	"go.opentelemetry.io/collector/pdata/pcommon"
@@ -21,6 +22,7 @@ const (
 	// maxBatchBytes bounds the text one batch holds, so memory stays bounded
 	// while the next consumer refuses, whatever max_log_size is.
 	maxBatchBytes = 4 << 20
+	arenaChunk    = 64 << 10
 )
 
 // batch collects records, one ResourceLogs per file, until it is handed on.
@@ -34,6 +36,7 @@ type batch struct {
 	lastFS  *fileState
 	last    plog.LogRecordSlice
 	utf8buf []byte
+	arena   []byte // backs the bodies' strings; never written below its length
 }
 
 func newBatch(r *logsReceiver) *batch {
@@ -45,6 +48,7 @@ func newBatch(r *logsReceiver) *batch {
 func (b *batch) reset() {
 	b.logs = plog.NewLogs()
 	b.count, b.bytes = 0, 0
+	b.arena = nil // the sent batch's strings still point into the old one
 	b.files = b.files[:0]
 	b.slices = map[*fileState]plog.LogRecordSlice{}
 	b.lastFS = nil
@@ -88,7 +92,7 @@ func (b *batch) add(fs *fileState, rec parse.Record, parseErr string, now time.T
 	if invalidUTF8 {
 		b.utf8buf = body
 	}
-	lr.Body().SetStr(string(body))
+	lr.Body().SetStr(b.str(body))
 	b.bytes += len(body)
 	attrs := lr.Attributes()
 	if s := rec.Stream.String(); s != "" {
@@ -108,6 +112,20 @@ func (b *batch) add(fs *fileState, rec parse.Record, parseErr string, now time.T
 	}
 	setSeverity(lr, parse.DetectLevel(body), rec.Stream, b.r.cfg.SeverityFromStream)
 	return invalidUTF8
+}
+
+// str copies p into the arena and returns it as a string: one allocation per
+// 64 KiB of text instead of one per record.
+func (b *batch) str(p []byte) string {
+	if len(p) == 0 {
+		return ""
+	}
+	if cap(b.arena)-len(b.arena) < len(p) {
+		b.arena = make([]byte, 0, max(arenaChunk, len(p)))
+	}
+	start := len(b.arena)
+	b.arena = append(b.arena, p...)
+	return unsafe.String(&b.arena[start], len(p))
 }
 
 // send hands the batch to the next consumer. Refusals that may pass later

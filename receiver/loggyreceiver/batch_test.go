@@ -67,3 +67,23 @@ func TestShutdownWhileConsumerBlocks(t *testing.T) {
 	r.stop()
 	require.Less(t, time.Since(start), 5*time.Second)
 }
+
+// Bodies share arena chunks; earlier strings must never change as later ones
+// are added, nor after the batch is handed on and a new one starts.
+func TestArenaStringsStayIntact(t *testing.T) {
+	b := &batch{}
+	var want, got []string
+	buf := []byte{}
+	for i := 0; i < 5000; i++ {
+		buf = append(buf[:0], strings.Repeat(string(rune('a'+i%26)), i%300)...)
+		want = append(want, string(buf))
+		got = append(got, b.str(buf))
+		if len(buf) > 0 {
+			buf[0] = '!' // the caller reuses its buffer
+		}
+		if i == 2500 {
+			b.arena = nil // as reset does
+		}
+	}
+	assert.Equal(t, want, got)
+}
