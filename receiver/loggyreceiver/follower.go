@@ -211,6 +211,7 @@ func (f *follower) rescan(ctx context.Context) {
 		f.resumeRotated(ctx, targets)
 	}
 	seen := make(map[*fileState]bool, len(targets))
+	present := make(map[string]bool, len(targets))
 	dirs := map[string]struct{}{}
 	for _, g := range f.r.cfg.Include {
 		if d := filepath.Dir(g); !hasMeta(d) {
@@ -220,6 +221,7 @@ func (f *follower) rescan(ctx context.Context) {
 	for _, t := range targets {
 		dirs[filepath.Dir(t.Path)] = struct{}{}
 		dirs[filepath.Dir(t.Real)] = struct{}{}
+		present[t.Real] = true
 		fi, err := os.Stat(t.Real)
 		if err != nil {
 			continue // vanished between glob and stat; the next scan settles it
@@ -249,6 +251,9 @@ func (f *follower) rescan(ctx context.Context) {
 		}
 	}
 	for p := range f.lastAt {
+		if present[p] {
+			continue
+		}
 		if _, err := os.Stat(filepath.Dir(p)); err != nil {
 			delete(f.lastAt, p) // the container's directory is gone
 		}
@@ -354,8 +359,8 @@ func (f *follower) markGone(ctx context.Context, fs *fileState) {
 // its first bytes changed (copytruncate, possibly already written again).
 func (f *follower) checkTruncated(ctx context.Context, fs *fileState) {
 	size, err := fs.file.Size()
-	if err != nil {
-		return
+	if err != nil || size == fs.lastSize {
+		return // unchanged since the last rescan: an idle file costs one fstat
 	}
 	truncated := size < fs.file.Offset()
 	if !truncated && len(fs.fp) > 0 {
