@@ -44,6 +44,10 @@ type Config struct {
 	LogRoots []string `mapstructure:"log_roots"`
 	// MaxBatchSize bounds the number of records handed to the next consumer at once.
 	MaxBatchSize int `mapstructure:"max_batch_size"`
+	// RateLimitPerContainer caps the records per second one container may send
+	// (0: no cap). What is over the cap is dropped and counted, so one runaway
+	// container cannot flood the backend or starve the others.
+	RateLimitPerContainer float64 `mapstructure:"rate_limit_per_container"`
 
 	// prevent unkeyed literal initialization
 	_ struct{}
@@ -86,6 +90,9 @@ func (c *Config) Validate() error {
 	}
 	if c.MaxBatchSize <= 0 {
 		errs = append(errs, fmt.Errorf("max_batch_size: must be positive, got %d", c.MaxBatchSize))
+	}
+	if c.RateLimitPerContainer < 0 {
+		errs = append(errs, fmt.Errorf("rate_limit_per_container: must be 0 (no cap) or positive, got %v", c.RateLimitPerContainer))
 	}
 	for _, r := range c.LogRoots {
 		if !filepath.IsAbs(r) {

@@ -7,6 +7,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"time"
 
@@ -42,6 +43,7 @@ type follower struct {
 	byReal   map[string]*fileState
 	byID     map[tail.Identity]*fileState
 	lastAt   map[string]tail.Identity // the file last followed at each path, to see rotations
+	buckets  map[string]*bucket       // per container (link path), with rate_limit_per_container
 	removed  []tail.Identity          // closed files whose checkpoints must go
 	warned   map[string]bool          // paths already warned about, to keep logs quiet
 	batch    *batch
@@ -56,13 +58,14 @@ type fileState struct {
 	parser    *parse.Parser
 	merger    *parse.Merger
 	fp        []byte
-	dirty     bool  // may have unread data
-	atEOF     bool  // the last read reached the end
-	gone      bool  // its path no longer leads to it (rotated or deleted): drain, then close
-	settling  bool  // was already gone at the previous rescan
-	lastSize  int64 // size at the previous rescan, to see a gone file settle
-	safe      int64 // every line before it is in the current batch or delivered
-	committed int64 // every line before it was accepted by the next consumer
+	dirty     bool    // may have unread data
+	atEOF     bool    // the last read reached the end
+	gone      bool    // its path no longer leads to it (rotated or deleted): drain, then close
+	settling  bool    // was already gone at the previous rescan
+	bucket    *bucket // rate_limit_per_container, shared with the container's rotated files
+	lastSize  int64   // size at the previous rescan, to see a gone file settle
+	safe      int64   // every line before it is in the current batch or delivered
+	committed int64   // every line before it was accepted by the next consumer
 }
 
 func newFollower(r *logsReceiver, format parse.Format, scanner *discovery.Scanner, watcher *discovery.Watcher, store *checkpoint.Store, saved []checkpoint.Entry) *follower {
@@ -73,6 +76,7 @@ func newFollower(r *logsReceiver, format parse.Format, scanner *discovery.Scanne
 		byReal:   map[string]*fileState{},
 		byID:     map[tail.Identity]*fileState{},
 		lastAt:   map[string]tail.Identity{},
+		buckets:  map[string]*bucket{},
 		warned:   map[string]bool{},
 		firstRun: true,
 	}
@@ -336,6 +340,12 @@ func (f *follower) open(t discovery.Target, id tail.Identity) *fileState {
 		return nil
 	}
 	fs.safe, fs.committed, fs.lastSize = start, start, size
+	if rate := f.r.cfg.RateLimitPerContainer; rate > 0 {
+		if f.buckets[t.Path] == nil {
+			f.buckets[t.Path] = newBucket(rate, time.Now())
+		}
+		fs.bucket = f.buckets[t.Path]
+	}
 	f.files = append(f.files, fs)
 	f.byReal[t.Real] = fs
 	f.byID[id] = fs
@@ -458,6 +468,15 @@ func (f *follower) line(ctx context.Context, fs *fileState, raw []byte, end int6
 }
 
 func (f *follower) add(ctx context.Context, fs *fileState, rec parse.Record, parseErr string, now time.Time) {
+	if b := fs.bucket; b != nil && !b.allow(now) {
+		f.r.tel.LoggyRecordsShed.Add(ctx, 1)
+		if now.Sub(b.warned) >= time.Minute {
+			f.r.set.Logger.Warn("Container writes faster than rate_limit_per_container; dropping records",
+				zap.String("path", fs.target.Path), zap.Int64("dropped", b.shed))
+			b.warned, b.shed = now, 0
+		}
+		return
+	}
 	if rec.Truncated {
 		f.r.tel.LoggyLinesTruncated.Add(ctx, 1)
 	}
@@ -492,6 +511,9 @@ func (f *follower) finish(ctx context.Context, fs *fileState) {
 		delete(f.byReal, fs.target.Real)
 	}
 	f.removed = append(f.removed, fs.id)
+	if !slices.ContainsFunc(f.files, func(x *fileState) bool { return x.target.Path == fs.target.Path }) {
+		delete(f.buckets, fs.target.Path)
+	}
 	f.commitCheckpoints(ctx, nil)
 	f.r.tel.LoggyFilesTracked.Add(ctx, -1)
 }

@@ -35,6 +35,7 @@ type TelemetryBuilder struct {
 	LoggyParseErrors       metric.Int64Counter
 	LoggyReadErrors        metric.Int64Counter
 	LoggyReadLag           metric.Int64Gauge
+	LoggyRecordsShed       metric.Int64Counter
 	LoggyRotations         metric.Int64Counter
 }
 
@@ -119,6 +120,12 @@ func NewTelemetryBuilder(settings component.TelemetrySettings, options ...Teleme
 		"otelcol_loggy_read_lag",
 		metric.WithDescription("Bytes written to tracked files but not yet delivered (file size minus committed offset), summed over files at the last rescan. [Development]"),
 		metric.WithUnit("By"),
+	)
+	errs = errors.Join(errs, err)
+	builder.LoggyRecordsShed, err = builder.meter.Int64Counter(
+		"otelcol_loggy_records_shed",
+		metric.WithDescription("Records dropped because their container wrote faster than rate_limit_per_container allows. [Development]"),
+		metric.WithUnit("{record}"),
 	)
 	errs = errors.Join(errs, err)
 	builder.LoggyRotations, err = builder.meter.Int64Counter(

@@ -28,6 +28,7 @@ func TestSetupTelemetry(t *testing.T) {
 	tb.LoggyParseErrors.Add(context.Background(), 1)
 	tb.LoggyReadErrors.Add(context.Background(), 1)
 	tb.LoggyReadLag.Record(context.Background(), 1)
+	tb.LoggyRecordsShed.Add(context.Background(), 1)
 	tb.LoggyRotations.Add(context.Background(), 1)
 	AssertEqualLoggyBytesRead(t, testTel,
 		[]metricdata.DataPoint[int64]{{Value: 1}},
@@ -54,6 +55,9 @@ func TestSetupTelemetry(t *testing.T) {
 		[]metricdata.DataPoint[int64]{{Value: 1}},
 		metricdatatest.IgnoreTimestamp())
 	AssertEqualLoggyReadLag(t, testTel,
+		[]metricdata.DataPoint[int64]{{Value: 1}},
+		metricdatatest.IgnoreTimestamp())
+	AssertEqualLoggyRecordsShed(t, testTel,
 		[]metricdata.DataPoint[int64]{{Value: 1}},
 		metricdatatest.IgnoreTimestamp())
 	AssertEqualLoggyRotations(t, testTel,
