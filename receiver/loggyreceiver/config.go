@@ -3,12 +3,13 @@ package loggyreceiver
 import (
 	"errors"
 	"fmt"
-	"path/filepath"
 	"strconv"
 	"strings"
 	"time"
 
 	"go.opentelemetry.io/collector/component"
+
+	"github.com/loggy-otel/loggy/receiver/loggyreceiver/internal/discovery"
 )
 
 // Config is the loggy receiver's configuration. Keys and defaults are part of the
@@ -66,12 +67,7 @@ func (c *Config) Validate() error {
 	if len(c.Include) == 0 {
 		errs = append(errs, errors.New("include: at least one glob is required"))
 	}
-	for _, g := range c.Include {
-		errs = append(errs, checkGlob("include", g))
-	}
-	for _, g := range c.Exclude {
-		errs = append(errs, checkGlob("exclude", g))
-	}
+	errs = append(errs, discovery.Options{Include: c.Include, Exclude: c.Exclude, LogRoots: c.LogRoots}.Validate())
 	switch c.StartAt {
 	case startAtBeginning, startAtEnd:
 	default:
@@ -94,22 +90,7 @@ func (c *Config) Validate() error {
 	if c.RateLimitPerContainer < 0 {
 		errs = append(errs, fmt.Errorf("rate_limit_per_container: must be 0 (no cap) or positive, got %v", c.RateLimitPerContainer))
 	}
-	for _, r := range c.LogRoots {
-		if !filepath.IsAbs(r) {
-			errs = append(errs, fmt.Errorf("log_roots: %q is not an absolute path", r))
-		}
-	}
 	return errors.Join(errs...)
-}
-
-func checkGlob(key, g string) error {
-	if g == "" {
-		return fmt.Errorf("%s: empty glob", key)
-	}
-	if _, err := filepath.Match(g, ""); err != nil {
-		return fmt.Errorf("%s: bad glob %q: %w", key, g, err)
-	}
-	return nil
 }
 
 // ByteSize is a size in bytes that also reads "512KiB", "1MiB", "1MB" or "2048".

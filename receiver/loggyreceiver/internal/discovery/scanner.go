@@ -42,19 +42,11 @@ type Scanner struct {
 // reached through a symlink (a temp dir, a relocated /var/log) still match the
 // resolved paths Scan compares against them.
 func NewScanner(o Options) (*Scanner, error) {
-	var errs []error
-	for _, g := range o.Include {
-		errs = append(errs, checkGlob("include", g))
-	}
-	for _, g := range o.Exclude {
-		errs = append(errs, checkGlob("exclude", g))
+	if err := o.Validate(); err != nil {
+		return nil, err
 	}
 	s := &Scanner{o: o}
 	for _, r := range o.LogRoots {
-		if !filepath.IsAbs(r) {
-			errs = append(errs, fmt.Errorf("log root %q is not an absolute path", r))
-			continue
-		}
 		// Keep the path as given too: a root that does not exist yet cannot be
 		// resolved, and a resolved file path under it has no symlinks, so it
 		// cannot wrongly match.
@@ -63,10 +55,25 @@ func NewScanner(o Options) (*Scanner, error) {
 			s.roots = append(s.roots, withSep(res))
 		}
 	}
-	if err := errors.Join(errs...); err != nil {
-		return nil, err
-	}
 	return s, nil
+}
+
+// Validate checks the globs and that log roots are absolute; the receiver's
+// config validation uses it too, so the rules live in one place.
+func (o Options) Validate() error {
+	var errs []error
+	for _, g := range o.Include {
+		errs = append(errs, checkGlob("include", g))
+	}
+	for _, g := range o.Exclude {
+		errs = append(errs, checkGlob("exclude", g))
+	}
+	for _, r := range o.LogRoots {
+		if !filepath.IsAbs(r) {
+			errs = append(errs, fmt.Errorf("log_roots: %q is not an absolute path", r))
+		}
+	}
+	return errors.Join(errs...)
 }
 
 func checkGlob(key, g string) error {
