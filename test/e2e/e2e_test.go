@@ -57,11 +57,11 @@ processors:
       - key: k8s.node.name
         value: ` + nodeName + `
         action: upsert
-  batch:
-    timeout: 200ms
 exporters:
   otlp_http:
     logs_endpoint: http://127.0.0.1:{{.VLPort}}/insert/opentelemetry/v1/logs
+    sending_queue:
+      enabled: false # as in distribution/config.yaml: offsets follow the backend's answer
 service:
   extensions: [health_check, file_storage]
   telemetry:
@@ -70,7 +70,7 @@ service:
   pipelines:
     logs:
       receivers: [loggy]
-      processors: [memory_limiter, resource, batch]
+      processors: [memory_limiter, resource]
       exporters: [otlp_http]
 `
 
