@@ -142,6 +142,8 @@ func (f *follower) resumeRotated(ctx context.Context, targets []discovery.Target
 		if fs := f.open(t, id); fs != nil {
 			f.markGone(ctx, fs)
 			f.drain(ctx, fs)
+			// Files rotated after it while the agent was down come next.
+			f.lastAt[e.Path] = id
 		}
 	}
 }

@@ -158,12 +158,17 @@ func TestRestartResumesFromCheckpoints(t *testing.T) {
 	first.stop()
 	stopStorage()
 
-	// While down: more lines, a kubelet rotation, and lines in the new file.
+	// While down: more lines, two kubelet rotations (the middle file was never
+	// seen), and lines in the newest file.
 	for _, m := range seq("l", 150, 170) {
 		c.cri("stdout", "F", m)
 	}
 	c.rotate()
-	for _, m := range seq("l", 170, 180) {
+	for _, m := range seq("l", 170, 175) {
+		c.cri("stdout", "F", m)
+	}
+	c.rotate()
+	for _, m := range seq("l", 175, 180) {
 		c.cri("stdout", "F", m)
 	}
 
@@ -173,6 +178,6 @@ func TestRestartResumesFromCheckpoints(t *testing.T) {
 	got := second.waitBodies("ckpt-pod", 30)
 	time.Sleep(200 * time.Millisecond)
 	got = bodies(flatten(second.sink.AllLogs()), "ckpt-pod")
-	assert.Equal(t, seq("l", 150, 180), got, "the rotated file finished from its checkpoint, then the new one; nothing twice")
+	assert.Equal(t, seq("l", 150, 180), got, "the rotated file finished from its checkpoint, then the one never seen, then the new one; nothing twice")
 	second.stop()
 }
