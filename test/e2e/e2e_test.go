@@ -109,7 +109,7 @@ func TestCollectorDeliversKubernetesLogsToVictoriaLogs(t *testing.T) {
 
 	cfgPath := filepath.Join(tmp, "collector.yaml")
 	healthPort := freePort(t)
-	writeCollectorConfig(t, cfgPath, map[string]any{
+	writeConfig(t, cfgPath, collectorConfig, map[string]any{
 		"Root": root, "Storage": mkdir(t, filepath.Join(tmp, "storage")), "VLPort": vlPort, "HealthPort": healthPort,
 	})
 	startCollector := func(n int) *process {
@@ -423,10 +423,10 @@ func freePort(t *testing.T) int {
 	return l.Addr().(*net.TCPAddr).Port
 }
 
-func writeCollectorConfig(t *testing.T, path string, data map[string]any) {
+func writeConfig(t *testing.T, path, tmpl string, data map[string]any) {
 	t.Helper()
 	var b bytes.Buffer
-	if err := template.Must(template.New("config").Parse(collectorConfig)).Execute(&b, data); err != nil {
+	if err := template.Must(template.New("config").Parse(tmpl)).Execute(&b, data); err != nil {
 		t.Fatal(err)
 	}
 	if err := os.WriteFile(path, b.Bytes(), 0o600); err != nil {
