@@ -100,6 +100,17 @@ image:
 
 ## --- benchmarks (issue 6) ----------------------------------------------------
 # BENCH-TARGETS
+# make bench: loggy against contrib's filelog receiver, the original Node.js Loggy and a
+# plain newline counter, each in its own process on the same generated node (default
+# 50 files, 1 GiB, kept in bench/data), then idle CPU, write-to-delivery latency and the
+# Go benchmarks of the hot path. BENCH_FLAGS=-size-mib=256 for a quicker run.
+BENCH_FLAGS ?=
+bench:
+	cd bench && $(GO) build -o $(CURDIR)/bin/bench .
+	cd bench/filelog && $(GO) build -o $(CURDIR)/bin/bench-filelog .
+	cd bench/node-loggy && npm ci --no-audit --no-fund --silent
+	bin/bench run -dir bench/data -filelog bin/bench-filelog -node bench/node-loggy/loggy.js $(BENCH_FLAGS)
+	$(GO) test -run '^$$' -bench . -benchmem -count 1 ./receiver/loggyreceiver/ ./receiver/loggyreceiver/internal/parse/ ./receiver/loggyreceiver/internal/tail/
 
 ## --- everything CI runs --------------------------------------------------------
 test: test-unit fuzz test-e2e test-deploy

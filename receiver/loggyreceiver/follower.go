@@ -32,22 +32,23 @@ const (
 // delivery and offset commits happen in order on it, so a slow or refusing
 // consumer pauses reading instead of piling data up in memory.
 type follower struct {
-	r        *logsReceiver
-	format   parse.Format
-	scanner  *discovery.Scanner
-	watcher  *discovery.Watcher
-	store    *checkpoint.Store
-	saved    map[tail.Identity]checkpoint.Entry // checkpoints not yet matched to a file
-	maxLine  int
-	files    []*fileState // read order
-	byReal   map[string]*fileState
-	byID     map[tail.Identity]*fileState
-	lastAt   map[string]tail.Identity // the file last followed at each path, to see rotations
-	buckets  map[string]*bucket       // per container (link path), with rate_limit_per_container
-	removed  []tail.Identity          // closed files whose checkpoints must go
-	warned   map[string]bool          // paths already warned about, to keep logs quiet
-	batch    *batch
-	firstRun bool
+	r         *logsReceiver
+	format    parse.Format
+	scanner   *discovery.Scanner
+	watcher   *discovery.Watcher
+	store     *checkpoint.Store
+	saved     map[tail.Identity]checkpoint.Entry // checkpoints not yet matched to a file
+	maxLine   int
+	files     []*fileState // read order
+	byReal    map[string]*fileState
+	byID      map[tail.Identity]*fileState
+	lastAt    map[string]tail.Identity // the file last followed at each path, to see rotations
+	buckets   map[string]*bucket       // per container (link path), with rate_limit_per_container
+	removed   []tail.Identity          // closed files whose checkpoints must go
+	warned    map[string]bool          // paths already warned about, to keep logs quiet
+	batch     *batch
+	firstRun  bool
+	linesRead int64 // since the last read's count went to the telemetry
 }
 
 // fileState is one open file and where delivery of it stands.
@@ -269,11 +270,13 @@ func (f *follower) rescan(ctx context.Context) {
 		if !seen[fs] && !fs.gone {
 			f.markGone(ctx, fs)
 		}
-		fs.dirty = true
 		size, err := fs.file.Size()
 		if err != nil {
 			continue
 		}
+		// File events say when a file grew; the rescan only catches what they
+		// missed, so an idle file costs no read.
+		fs.dirty = fs.dirty || fs.gone || size != fs.file.Offset()
 		// A gone file is let go once it sat at its end, unchanged, for a whole
 		// poll interval: the runtime may write a little more between kubelet's
 		// rename and its reopen.
@@ -429,6 +432,8 @@ func (f *follower) readFile(ctx context.Context, fs *fileState) {
 	})
 	if n > 0 {
 		f.r.tel.LoggyBytesRead.Add(ctx, int64(n))
+		f.r.tel.LoggyLinesRead.Add(ctx, f.linesRead) // once per read, not per line: the hot path
+		f.linesRead = 0
 	}
 	switch {
 	case err == nil:
@@ -443,7 +448,7 @@ func (f *follower) readFile(ctx context.Context, fs *fileState) {
 
 // line turns one physical line into zero or one record.
 func (f *follower) line(ctx context.Context, fs *fileState, raw []byte, end int64, tooLong bool, now time.Time) {
-	f.r.tel.LoggyLinesRead.Add(ctx, 1)
+	f.linesRead++
 	l, err := fs.parser.Parse(raw)
 	if err != nil {
 		f.r.tel.LoggyParseErrors.Add(ctx, 1)

@@ -35,7 +35,13 @@ type Target struct {
 // Scanner finds targets. It is not safe for concurrent use.
 type Scanner struct {
 	o     Options
-	roots []string // cleaned absolute roots, each ending in a separator
+	roots []string          // cleaned absolute roots, each ending in a separator
+	metas map[string]cached // the last scan's metadata by path, so an idle node parses no names
+}
+
+type cached struct {
+	real string
+	meta k8spath.Meta
 }
 
 // NewScanner checks the globs and resolves the log roots once, so that roots
@@ -113,6 +119,7 @@ func (s *Scanner) Scan() ([]Target, []error) {
 		targets []Target
 		errs    []error
 		seen    = map[string]bool{}
+		metas   = make(map[string]cached, len(s.metas))
 		dirs    = map[string]string{} // resolved directories, shared by this scan's files
 	)
 	for i, p := range paths {
@@ -130,23 +137,35 @@ func (s *Scanner) Scan() ([]Target, []error) {
 			continue
 		}
 		seen[real] = true
-		t := Target{Path: p, Real: real, Meta: k8spath.Parse(p, real)}
-		for j := len(hops) - 2; j >= -1 && t.Meta.PodUID == ""; j-- {
-			via := p // the glob may have matched the pods link itself
-			if j >= 0 {
-				via = hops[j]
-			}
-			if m := k8spath.Parse(p, via); m.PodUID != "" {
-				t.Meta = m
-			}
+		t := Target{Path: p, Real: real}
+		if c, ok := s.metas[p]; ok && c.real == real {
+			t.Meta = c.meta
+		} else {
+			t.Meta = metaOf(p, real, hops)
 		}
+		metas[p] = cached{real, t.Meta}
 		if s.o.SelfNamespace != "" && s.o.SelfPod != "" &&
 			t.Meta.Namespace == s.o.SelfNamespace && t.Meta.PodName == s.o.SelfPod {
 			continue
 		}
 		targets = append(targets, t)
 	}
+	s.metas = metas
 	return targets, errs
+}
+
+func metaOf(p, real string, hops []string) k8spath.Meta {
+	meta := k8spath.Parse(p, real)
+	for j := len(hops) - 2; j >= -1 && meta.PodUID == ""; j-- {
+		via := p // the glob may have matched the pods link itself
+		if j >= 0 {
+			via = hops[j]
+		}
+		if m := k8spath.Parse(p, via); m.PodUID != "" {
+			meta = m
+		}
+	}
+	return meta
 }
 
 func (s *Scanner) excluded(p string) bool {
