@@ -37,6 +37,7 @@ type Scanner struct {
 	o     Options
 	roots []string          // cleaned absolute roots, each ending in a separator
 	metas map[string]cached // the last scan's metadata by path, so an idle node parses no names
+	dirs  map[string]string // the last scan's resolved directories
 }
 
 type cached struct {
@@ -120,7 +121,7 @@ func (s *Scanner) Scan() ([]Target, []error) {
 		errs    []error
 		seen    = map[string]bool{}
 		metas   = make(map[string]cached, len(s.metas))
-		dirs    = map[string]string{} // resolved directories, shared by this scan's files
+		dirs    = &dirResolver{prev: s.dirs, cur: map[string]string{}}
 	)
 	for i, p := range paths {
 		if i > 0 && paths[i-1] == p || isRotated(p) || s.excluded(p) {
@@ -150,7 +151,7 @@ func (s *Scanner) Scan() ([]Target, []error) {
 		}
 		targets = append(targets, t)
 	}
-	s.metas = metas
+	s.metas, s.dirs = metas, dirs.cur
 	return targets, errs
 }
 
@@ -201,8 +202,8 @@ var errVanished = errors.New("vanished")
 // path and every place a link on the way led to. Each place a link leads to must lie inside a log root, so that a chain
 // cannot wander through other parts of the host. A plain file is always
 // allowed: the operator's glob named it directly.
-func (s *Scanner) resolve(p string, dirs map[string]string) (real string, hops []string, err error) {
-	cur, err := resolveDir(p, dirs)
+func (s *Scanner) resolve(p string, dirs *dirResolver) (real string, hops []string, err error) {
+	cur, err := dirs.resolve(p)
 	if errors.Is(err, fs.ErrNotExist) {
 		return "", nil, errVanished // the glob just listed its directory
 	} else if err != nil {
@@ -236,7 +237,7 @@ func (s *Scanner) resolve(p string, dirs map[string]string) (real string, hops [
 			// cur's directory is resolved, so ".." in dest is lexical here.
 			dest = filepath.Join(filepath.Dir(cur), dest)
 		}
-		next, err := resolveDir(dest, dirs)
+		next, err := dirs.resolve(dest)
 		if err != nil {
 			if errors.Is(err, fs.ErrNotExist) {
 				return "", nil, fmt.Errorf("%s: %w: %s does not exist", p, ErrDangling, dest)
@@ -251,19 +252,32 @@ func (s *Scanner) resolve(p string, dirs map[string]string) (real string, hops [
 	}
 }
 
-// resolveDir makes p absolute with its directory fully resolved, leaving the
-// last element as it is. Resolved directories are remembered in dirs.
-func resolveDir(p string, dirs map[string]string) (string, error) {
+// dirResolver makes paths absolute with their directory fully resolved,
+// leaving the last element as it is. A directory is resolved once per scan,
+// and a directory resolved by the previous scan is reused while it is still a
+// plain directory: one lstat instead of one per path component, which is most
+// of what an idle node costs.
+type dirResolver struct{ prev, cur map[string]string }
+
+func (d *dirResolver) resolve(p string) (string, error) {
 	abs, err := filepath.Abs(p)
 	if err != nil {
 		return "", err
 	}
-	dir, ok := dirs[filepath.Dir(abs)]
+	parent := filepath.Dir(abs)
+	dir, ok := d.cur[parent]
 	if !ok {
-		if dir, err = filepath.EvalSymlinks(filepath.Dir(abs)); err != nil {
-			return "", err
+		if prev, known := d.prev[parent]; known {
+			if fi, err := os.Lstat(parent); err == nil && fi.IsDir() {
+				dir, ok = prev, true
+			}
 		}
-		dirs[filepath.Dir(abs)] = dir
+		if !ok {
+			if dir, err = filepath.EvalSymlinks(parent); err != nil {
+				return "", err
+			}
+		}
+		d.cur[parent] = dir
 	}
 	return filepath.Join(dir, filepath.Base(abs)), nil
 }

@@ -371,3 +371,31 @@ func BenchmarkScanNode(b *testing.B) {
 		}
 	}
 }
+
+// Directories resolved by one scan are reused by the next only while they are
+// still plain directories: a pod directory swapped for a link leading outside
+// the roots is refused at once.
+func TestScanNoticesADirectorySwappedForALink(t *testing.T) {
+	root := t.TempDir()
+	pods, links, outside := filepath.Join(root, "pods"), filepath.Join(root, "containers"), filepath.Join(root, "etc")
+	dir := filepath.Join(pods, "ns_pod_uid", "app")
+	for _, d := range []string{dir, links, outside} {
+		require.NoError(t, os.MkdirAll(d, 0o755))
+	}
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "0.log"), []byte("x\n"), 0o644))
+	require.NoError(t, os.WriteFile(filepath.Join(outside, "0.log"), []byte("secret\n"), 0o644))
+	require.NoError(t, os.Symlink(filepath.Join(dir, "0.log"), filepath.Join(links, "pod_ns_app-"+strings.Repeat("a", 64)+".log")))
+	s, err := NewScanner(Options{Include: []string{filepath.Join(links, "*.log")}, LogRoots: []string{pods}})
+	require.NoError(t, err)
+
+	targets, errs := s.Scan()
+	require.Empty(t, errs)
+	require.Len(t, targets, 1)
+
+	require.NoError(t, os.RemoveAll(dir))
+	require.NoError(t, os.Symlink(outside, dir))
+	targets, errs = s.Scan()
+	assert.Empty(t, targets)
+	require.Len(t, errs, 1)
+	assert.Contains(t, errs[0].Error(), "outside log_roots")
+}
