@@ -20,7 +20,7 @@ test-unit:
 FUZZTIME ?= 10s
 FUZZ_TARGETS := \
 	internal/parse:FuzzParseDocker internal/parse:FuzzParseCRI internal/parse:FuzzMerger \
-	internal/k8spath:FuzzParse internal/checkpoint:FuzzDecode
+	internal/k8spath:FuzzParse internal/checkpoint:FuzzDecode internal/body:FuzzParse
 fuzz:
 	@set -e; for t in $(FUZZ_TARGETS); do \
 	  pkg=./receiver/loggyreceiver/$${t%%:*}; fn=$${t##*:}; \

@@ -11,6 +11,7 @@ import (
 	"go.opentelemetry.io/collector/pdata/plog"
 	"go.uber.org/zap"
 
+	"github.com/loggy-otel/loggy/receiver/loggyreceiver/internal/body"
 	"github.com/loggy-otel/loggy/receiver/loggyreceiver/internal/k8spath"
 	"github.com/loggy-otel/loggy/receiver/loggyreceiver/internal/metadata"
 	"github.com/loggy-otel/loggy/receiver/loggyreceiver/internal/parse"
@@ -37,10 +38,12 @@ type batch struct {
 	last    plog.LogRecordSlice
 	utf8buf []byte
 	arena   []byte // backs the bodies' strings; never written below its length
+	mode    body.Mode
 }
 
 func newBatch(r *logsReceiver) *batch {
-	b := &batch{r: r}
+	mode, _ := body.ParseMode(r.cfg.ParseBody) // checked by Validate
+	b := &batch{r: r, mode: mode}
 	b.reset()
 	return b
 }
@@ -92,7 +95,11 @@ func (b *batch) add(fs *fileState, rec parse.Record, parseErr string, now time.T
 	if invalidUTF8 {
 		b.utf8buf = body
 	}
-	lr.Body().SetStr(b.str(body))
+	lvl := parse.LevelUnknown
+	if !b.structured(lr, body, parseErr, &lvl) {
+		lr.Body().SetStr(b.str(body))
+		lvl = parse.DetectLevel(body)
+	}
 	b.bytes += len(body)
 	attrs := lr.Attributes()
 	if s := rec.Stream.String(); s != "" {
@@ -110,8 +117,32 @@ func (b *batch) add(fs *fileState, rec parse.Record, parseErr string, now time.T
 	if invalidUTF8 {
 		attrs.PutBool("log.invalid_utf8", true)
 	}
-	setSeverity(lr, parse.DetectLevel(body), rec.Stream, b.r.cfg.SeverityFromStream)
+	setSeverity(lr, lvl, rec.Stream, b.r.cfg.SeverityFromStream)
 	return invalidUTF8
+}
+
+// structured makes the body a map when parse_body is on and the text is a JSON
+// object or logfmt, and takes level, time and trace context from it. Text that
+// is neither stays text.
+func (b *batch) structured(lr plog.LogRecord, text []byte, parseErr string, lvl *parse.Level) bool {
+	if b.mode == body.None || parseErr != "" {
+		return false
+	}
+	m, found, ok := body.Parse(b.mode, text)
+	if !ok || lr.Body().SetEmptyMap().FromRaw(m) != nil {
+		return false
+	}
+	*lvl = found.Level
+	if found.Time != 0 {
+		lr.SetTimestamp(pcommon.Timestamp(found.Time))
+	}
+	if found.HasTrace {
+		lr.SetTraceID(pcommon.TraceID(found.TraceID))
+	}
+	if found.HasSpan {
+		lr.SetSpanID(pcommon.SpanID(found.SpanID))
+	}
+	return true
 }
 
 // str copies p into the arena and returns it as a string: one allocation per

@@ -9,6 +9,7 @@ import (
 
 	"go.opentelemetry.io/collector/component"
 
+	"github.com/loggy-otel/loggy/receiver/loggyreceiver/internal/body"
 	"github.com/loggy-otel/loggy/receiver/loggyreceiver/internal/discovery"
 )
 
@@ -45,6 +46,10 @@ type Config struct {
 	LogRoots []string `mapstructure:"log_roots"`
 	// MaxBatchSize bounds the number of records handed to the next consumer at once.
 	MaxBatchSize int `mapstructure:"max_batch_size"`
+	// ParseBody turns structured text into a map body: "none", "auto" (a JSON
+	// object or logfmt), "json" or "logfmt". Level, time and trace context are
+	// then taken from common fields. Text that does not parse stays text.
+	ParseBody string `mapstructure:"parse_body"`
 	// RateLimitPerContainer caps the records per second one container may send
 	// (0: no cap). What is over the cap is dropped and counted, so one runaway
 	// container cannot flood the backend or starve the others.
@@ -86,6 +91,9 @@ func (c *Config) Validate() error {
 	}
 	if c.MaxBatchSize <= 0 {
 		errs = append(errs, fmt.Errorf("max_batch_size: must be positive, got %d", c.MaxBatchSize))
+	}
+	if _, err := body.ParseMode(c.ParseBody); err != nil {
+		errs = append(errs, err)
 	}
 	if c.RateLimitPerContainer < 0 {
 		errs = append(errs, fmt.Errorf("rate_limit_per_container: must be 0 (no cap) or positive, got %v", c.RateLimitPerContainer))

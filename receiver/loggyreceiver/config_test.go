@@ -37,6 +37,7 @@ func TestLoadConfig(t *testing.T) {
 			c.LogRoots = []string{"/host/var/log/pods"}
 			c.MaxBatchSize = 200
 			c.RateLimitPerContainer = 500
+			c.ParseBody = "auto"
 		}},
 	}
 	for _, tt := range tests {
@@ -69,6 +70,7 @@ func TestValidate(t *testing.T) {
 		{"zero poll", func(c *Config) { c.PollInterval = 0 }, "poll_interval: must be positive"},
 		{"negative size", func(c *Config) { c.MaxLogSize = -1 }, "max_log_size: must be positive"},
 		{"zero batch", func(c *Config) { c.MaxBatchSize = 0 }, "max_batch_size: must be positive"},
+		{"unknown parse_body", func(c *Config) { c.ParseBody = "yaml" }, `parse_body: "yaml" is not one of none, auto, json, logfmt`},
 		{"negative rate", func(c *Config) { c.RateLimitPerContainer = -1 }, "rate_limit_per_container: must be 0 (no cap) or positive"},
 		{"relative root", func(c *Config) { c.LogRoots = []string{"var/log/pods"} }, "log_roots: \"var/log/pods\" is not an absolute path"},
 	}

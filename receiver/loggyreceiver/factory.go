@@ -29,6 +29,7 @@ func createDefaultConfig() component.Config {
 		SeverityFromStream: true,
 		LogRoots:           []string{"/var/log/pods", "/var/lib/docker/containers"},
 		MaxBatchSize:       1000,
+		ParseBody:          "none",
 	}
 }
 
