@@ -50,6 +50,9 @@ type Config struct {
 	// object or logfmt), "json" or "logfmt". Level, time and trace context are
 	// then taken from common fields. Text that does not parse stays text.
 	ParseBody string `mapstructure:"parse_body"`
+	// Multiline joins the lines of a stack trace (Java, Python, Go, Node.js,
+	// Ruby) into one record: "none" or "auto".
+	Multiline string `mapstructure:"multiline"`
 	// RateLimitPerContainer caps the records per second one container may send
 	// (0: no cap). What is over the cap is dropped and counted, so one runaway
 	// container cannot flood the backend or starve the others.
@@ -94,6 +97,9 @@ func (c *Config) Validate() error {
 	}
 	if _, err := body.ParseMode(c.ParseBody); err != nil {
 		errs = append(errs, err)
+	}
+	if c.Multiline != "none" && c.Multiline != "auto" {
+		errs = append(errs, fmt.Errorf("multiline: %q is not one of none, auto", c.Multiline))
 	}
 	if c.RateLimitPerContainer < 0 {
 		errs = append(errs, fmt.Errorf("rate_limit_per_container: must be 0 (no cap) or positive, got %v", c.RateLimitPerContainer))

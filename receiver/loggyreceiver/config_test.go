@@ -38,6 +38,7 @@ func TestLoadConfig(t *testing.T) {
 			c.MaxBatchSize = 200
 			c.RateLimitPerContainer = 500
 			c.ParseBody = "auto"
+			c.Multiline = "auto"
 		}},
 	}
 	for _, tt := range tests {
@@ -71,6 +72,7 @@ func TestValidate(t *testing.T) {
 		{"negative size", func(c *Config) { c.MaxLogSize = -1 }, "max_log_size: must be positive"},
 		{"zero batch", func(c *Config) { c.MaxBatchSize = 0 }, "max_batch_size: must be positive"},
 		{"unknown parse_body", func(c *Config) { c.ParseBody = "yaml" }, `parse_body: "yaml" is not one of none, auto, json, logfmt`},
+		{"unknown multiline", func(c *Config) { c.Multiline = "java" }, `multiline: "java" is not one of none, auto`},
 		{"negative rate", func(c *Config) { c.RateLimitPerContainer = -1 }, "rate_limit_per_container: must be 0 (no cap) or positive"},
 		{"relative root", func(c *Config) { c.LogRoots = []string{"var/log/pods"} }, "log_roots: \"var/log/pods\" is not an absolute path"},
 	}

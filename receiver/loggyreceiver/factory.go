@@ -30,6 +30,7 @@ func createDefaultConfig() component.Config {
 		LogRoots:           []string{"/var/log/pods", "/var/lib/docker/containers"},
 		MaxBatchSize:       1000,
 		ParseBody:          "none",
+		Multiline:          "none",
 	}
 }
 

@@ -16,6 +16,7 @@ import (
 	"github.com/loggy-otel/loggy/receiver/loggyreceiver/internal/checkpoint"
 	"github.com/loggy-otel/loggy/receiver/loggyreceiver/internal/discovery"
 	"github.com/loggy-otel/loggy/receiver/loggyreceiver/internal/k8spath"
+	"github.com/loggy-otel/loggy/receiver/loggyreceiver/internal/multiline"
 	"github.com/loggy-otel/loggy/receiver/loggyreceiver/internal/parse"
 	"github.com/loggy-otel/loggy/receiver/loggyreceiver/internal/tail"
 )
@@ -26,6 +27,8 @@ const (
 	readBudget = 256 << 10
 	// fingerprintSize is how many leading bytes identify a file's content.
 	fingerprintSize = 1024
+	// multilineTimeout is how long a possible stack trace waits for its next line.
+	multilineTimeout = 500 * time.Millisecond
 )
 
 // follower is the single goroutine that owns every open file. Reading, parsing,
@@ -59,14 +62,16 @@ type fileState struct {
 	parser    *parse.Parser
 	merger    *parse.Merger
 	fp        []byte
-	dirty     bool    // may have unread data
-	atEOF     bool    // the last read reached the end
-	gone      bool    // its path no longer leads to it (rotated or deleted): drain, then close
-	settling  bool    // was already gone at the previous rescan
-	bucket    *bucket // rate_limit_per_container, shared with the container's rotated files
-	lastSize  int64   // size at the previous rescan, to see a gone file settle
-	safe      int64   // every line before it is in the current batch or delivered
-	committed int64   // every line before it was accepted by the next consumer
+	dirty     bool              // may have unread data
+	atEOF     bool              // the last read reached the end
+	gone      bool              // its path no longer leads to it (rotated or deleted): drain, then close
+	settling  bool              // was already gone at the previous rescan
+	joiner    *multiline.Joiner // stack traces, when multiline is on
+	lastEnd   int64             // end of the last line handed to the parser
+	bucket    *bucket           // rate_limit_per_container, shared with the container's rotated files
+	lastSize  int64             // size at the previous rescan, to see a gone file settle
+	safe      int64             // every line before it is in the current batch or delivered
+	committed int64             // every line before it was accepted by the next consumer
 }
 
 func newFollower(r *logsReceiver, format parse.Format, scanner *discovery.Scanner, watcher *discovery.Watcher, store *checkpoint.Store, saved []checkpoint.Entry) *follower {
@@ -99,7 +104,13 @@ func (f *follower) run(ctx context.Context) {
 	f.rescan(ctx)
 	for ctx.Err() == nil {
 		f.readAll(ctx)
+		var expiry <-chan time.Time
+		if next := f.expire(ctx, time.Now()); !next.IsZero() {
+			expiry = time.After(time.Until(next))
+		}
+		f.flush(ctx)
 		select {
+		case <-expiry:
 		case <-ctx.Done():
 			return
 		case <-ticker.C:
@@ -309,6 +320,19 @@ func (f *follower) rescan(ctx context.Context) {
 	}
 }
 
+// pending reports whether lines before the read position are still held
+// (a split line, a stack trace), so the safe offset must stay before them.
+func (fs *fileState) pending() bool {
+	return fs.merger.Pending() || (fs.joiner != nil && fs.joiner.Pending())
+}
+
+func (f *follower) newJoiner() *multiline.Joiner {
+	if f.r.cfg.Multiline != "auto" {
+		return nil
+	}
+	return multiline.New(int(f.r.cfg.MaxLogSize), multilineTimeout)
+}
+
 func hasMeta(p string) bool { return strings.ContainsAny(p, `*?[\`) }
 
 // open starts following a file at the offset its checkpoint, start_at or its
@@ -328,6 +352,7 @@ func (f *follower) open(t discovery.Target, id tail.Identity) *fileState {
 		file: file, id: id, target: t,
 		parser: parse.NewParser(f.format),
 		merger: parse.NewMerger(int(f.r.cfg.MaxLogSize)),
+		joiner: f.newJoiner(),
 		dirty:  true,
 	}
 	fs.fp, _ = file.Fingerprint(fingerprintSize)
@@ -396,6 +421,7 @@ func (f *follower) checkTruncated(ctx context.Context, fs *fileState) {
 		return
 	}
 	fs.merger.Reset()
+	fs.joiner = f.newJoiner()
 	fs.safe, fs.committed = 0, 0
 	fs.fp, _ = fs.file.Fingerprint(fingerprintSize)
 	fs.dirty = true
@@ -463,15 +489,45 @@ func (f *follower) line(ctx context.Context, fs *fileState, raw []byte, end int6
 		}
 		if rec, ok := fs.merger.Add(l); ok {
 			rec.Truncated = rec.Truncated || tooLong
-			f.add(ctx, fs, rec, "", now)
+			f.complete(ctx, fs, rec, now)
 		}
 	}
-	if !fs.merger.Pending() {
+	fs.lastEnd = end
+	if !fs.pending() {
 		fs.safe = end
 	}
 	if f.batch.full() {
 		f.flush(ctx)
 	}
+}
+
+// complete takes a whole record (split lines joined) through multiline
+// joining, when that is on, to the batch.
+func (f *follower) complete(ctx context.Context, fs *fileState, rec parse.Record, now time.Time) {
+	if fs.joiner == nil {
+		f.add(ctx, fs, rec, "", now)
+		return
+	}
+	fs.joiner.Add(rec, now, func(r parse.Record) { f.add(ctx, fs, r, "", now) })
+}
+
+// expire releases the traces that waited long enough for more lines, and
+// says when to look again.
+func (f *follower) expire(ctx context.Context, now time.Time) (next time.Time) {
+	for _, fs := range f.files {
+		if fs.joiner == nil || !fs.joiner.Pending() {
+			continue
+		}
+		fs.joiner.Expire(now, func(r parse.Record) { f.add(ctx, fs, r, "", now) })
+		if !fs.pending() {
+			fs.safe = fs.lastEnd
+			f.batch.touch(fs)
+		}
+		if t := fs.joiner.Next(); !t.IsZero() && (next.IsZero() || t.Before(next)) {
+			next = t
+		}
+	}
+	return next
 }
 
 func (f *follower) add(ctx context.Context, fs *fileState, rec parse.Record, parseErr string, now time.Time) {
@@ -499,7 +555,10 @@ func (f *follower) finish(ctx context.Context, fs *fileState) {
 	fs.file.Rest(func(line []byte, end int64) {
 		f.line(ctx, fs, line, end, false, now)
 	})
-	fs.merger.Flush(func(rec parse.Record) { f.add(ctx, fs, rec, "", now) })
+	fs.merger.Flush(func(rec parse.Record) { f.complete(ctx, fs, rec, now) })
+	if fs.joiner != nil {
+		fs.joiner.Flush(func(rec parse.Record) { f.add(ctx, fs, rec, "", now) })
+	}
 	fs.safe = fs.file.Offset()
 	f.batch.touch(fs)
 	f.flush(ctx)
@@ -538,7 +597,7 @@ func (f *follower) closeAll() {
 
 // flush hands the batch on; offsets advance only once it was accepted.
 func (f *follower) flush(ctx context.Context) {
-	if f.batch.empty() {
+	if f.batch.empty() || ctx.Err() != nil {
 		return
 	}
 	files, ok := f.batch.send(ctx)

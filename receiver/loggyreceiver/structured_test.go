@@ -1,6 +1,7 @@
 package loggyreceiver
 
 import (
+	"strings"
 	"testing"
 	"time"
 
@@ -52,4 +53,37 @@ func TestParseBodyAuto(t *testing.T) {
 
 	assert.Equal(t, `{"msg":"cut off`, recs[2].Body().Str(), "invalid JSON stays text")
 	assert.Equal(t, `plain text with a=b inside`, recs[3].Body().Str())
+}
+
+// With multiline: auto a stack trace becomes one record; the last one is
+// released by the timeout, and plain lines are not held.
+func TestMultilineAuto(t *testing.T) {
+	n := newNode(t)
+	c := n.container("shop", "java-pod", "app")
+	c.cri("stdout", "F", "GET / 200")
+	trace := []string{
+		"2026-11-24 10:15:00 ERROR [main] OrderService - payment failed",
+		"java.lang.IllegalStateException: card declined",
+		"\tat com.shop.Payment.charge(Payment.java:42)",
+		"\t... 12 more",
+	}
+	for _, l := range trace {
+		c.cri("stderr", "F", l)
+	}
+	c.cri("stdout", "F", "GET /health 200")
+	cfg := n.config()
+	cfg.Multiline = "auto"
+	r := startReceiver(t, cfg, new(consumertest.LogsSink), nil)
+	got := r.waitBodies("java-pod", 3)
+	assert.Equal(t, []string{"GET / 200", "GET /health 200", strings.Join(trace, "\n")}, got,
+		"the trace, last on its stream, went out once the timeout passed")
+
+	// A second trace with nothing after it: released by the timeout.
+	c.cri("stderr", "F", "panic: runtime error: index out of range [5] with length 3")
+	c.cri("stderr", "F", "")
+	c.cri("stderr", "F", "goroutine 1 [running]:")
+	c.cri("stderr", "F", "main.main()")
+	c.cri("stderr", "F", "\t/app/main.go:20 +0x25")
+	got = r.waitBodies("java-pod", 4)
+	assert.Equal(t, "panic: runtime error: index out of range [5] with length 3\n\ngoroutine 1 [running]:\nmain.main()\n\t/app/main.go:20 +0x25", got[3])
 }
