@@ -12,6 +12,7 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/loggy-otel/loggy/receiver/loggyreceiver/internal/body"
+	"github.com/loggy-otel/loggy/receiver/loggyreceiver/internal/k8smeta"
 	"github.com/loggy-otel/loggy/receiver/loggyreceiver/internal/k8spath"
 	"github.com/loggy-otel/loggy/receiver/loggyreceiver/internal/metadata"
 	"github.com/loggy-otel/loggy/receiver/loggyreceiver/internal/parse"
@@ -71,6 +72,11 @@ func (b *batch) touch(fs *fileState) plog.LogRecordSlice {
 	if !ok {
 		rl := b.logs.ResourceLogs().AppendEmpty()
 		putResource(rl.Resource().Attributes(), fs.target.Meta)
+		if b.r.meta != nil {
+			if m, ok := b.r.meta.Lookup(fs.target.Meta.PodUID); ok {
+				k8smeta.PutResource(rl.Resource().Attributes(), m)
+			}
+		}
 		sl := rl.ScopeLogs().AppendEmpty()
 		sl.Scope().SetName(metadata.ScopeName)
 		sl.Scope().SetVersion(b.r.set.BuildInfo.Version)

@@ -11,6 +11,7 @@ import (
 
 	"github.com/loggy-otel/loggy/receiver/loggyreceiver/internal/body"
 	"github.com/loggy-otel/loggy/receiver/loggyreceiver/internal/discovery"
+	"github.com/loggy-otel/loggy/receiver/loggyreceiver/internal/k8smeta"
 )
 
 // Config is the loggy receiver's configuration. Keys and defaults are part of the
@@ -53,6 +54,10 @@ type Config struct {
 	// Multiline joins the lines of a stack trace (Java, Python, Go, Node.js,
 	// Ruby) into one record: "none" or "auto".
 	Multiline string `mapstructure:"multiline"`
+	// K8sMetadata adds pod labels, selected annotations, the owning workload and
+	// the node from the Kubernetes API, and skips pods annotated
+	// loggy.io/exclude: "true". Off by default; it needs RBAC to watch pods.
+	K8sMetadata k8smeta.Config `mapstructure:"k8s_metadata"`
 	// RateLimitPerContainer caps the records per second one container may send
 	// (0: no cap). What is over the cap is dropped and counted, so one runaway
 	// container cannot flood the backend or starve the others.
@@ -101,6 +106,7 @@ func (c *Config) Validate() error {
 	if c.Multiline != "none" && c.Multiline != "auto" {
 		errs = append(errs, fmt.Errorf("multiline: %q is not one of none, auto", c.Multiline))
 	}
+	errs = append(errs, c.K8sMetadata.Validate())
 	if c.RateLimitPerContainer < 0 {
 		errs = append(errs, fmt.Errorf("rate_limit_per_container: must be 0 (no cap) or positive, got %v", c.RateLimitPerContainer))
 	}

@@ -8,6 +8,7 @@ import (
 	"go.opentelemetry.io/collector/consumer"
 	"go.opentelemetry.io/collector/receiver"
 
+	"github.com/loggy-otel/loggy/receiver/loggyreceiver/internal/k8smeta"
 	"github.com/loggy-otel/loggy/receiver/loggyreceiver/internal/metadata"
 )
 
@@ -31,6 +32,7 @@ func createDefaultConfig() component.Config {
 		MaxBatchSize:       1000,
 		ParseBody:          "none",
 		Multiline:          "none",
+		K8sMetadata:        k8smeta.Config{DeletedTTL: 2 * time.Minute},
 	}
 }
 

@@ -320,6 +320,15 @@ func (f *follower) rescan(ctx context.Context) {
 	}
 }
 
+// excluded tells whether the API marks this file's pod as not to be collected.
+func (f *follower) excluded(fs *fileState) bool {
+	if f.r.meta == nil {
+		return false
+	}
+	m, ok := f.r.meta.Lookup(fs.target.Meta.PodUID)
+	return ok && m.Exclude
+}
+
 // pending reports whether lines before the read position are still held
 // (a split line, a stack trace), so the safe offset must stay before them.
 func (fs *fileState) pending() bool {
@@ -531,6 +540,9 @@ func (f *follower) expire(ctx context.Context, now time.Time) (next time.Time) {
 }
 
 func (f *follower) add(ctx context.Context, fs *fileState, rec parse.Record, parseErr string, now time.Time) {
+	if f.excluded(fs) {
+		return // annotated loggy.io/exclude: "true"
+	}
 	if b := fs.bucket; b != nil && !b.allow(now) {
 		f.r.tel.LoggyRecordsShed.Add(ctx, 1)
 		if now.Sub(b.warned) >= time.Minute {

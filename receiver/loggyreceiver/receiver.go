@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"time"
 
 	"go.opentelemetry.io/collector/component"
 	"go.opentelemetry.io/collector/consumer"
@@ -15,6 +16,7 @@ import (
 
 	"github.com/loggy-otel/loggy/receiver/loggyreceiver/internal/checkpoint"
 	"github.com/loggy-otel/loggy/receiver/loggyreceiver/internal/discovery"
+	"github.com/loggy-otel/loggy/receiver/loggyreceiver/internal/k8smeta"
 	"github.com/loggy-otel/loggy/receiver/loggyreceiver/internal/metadata"
 	"github.com/loggy-otel/loggy/receiver/loggyreceiver/internal/parse"
 	"github.com/loggy-otel/loggy/receiver/loggyreceiver/internal/tail"
@@ -28,6 +30,7 @@ type logsReceiver struct {
 	obs    *receiverhelper.ObsReport
 	tel    *metadata.TelemetryBuilder
 	client storage.Client
+	meta   *k8smeta.Cache // pod metadata from the API, when k8s_metadata is enabled
 	cancel context.CancelFunc
 	done   chan struct{}
 }
@@ -75,6 +78,18 @@ func (r *logsReceiver) Start(ctx context.Context, host component.Host) error {
 		r.set.Logger.Warn("File events unavailable; relying on the rescan every poll_interval", zap.Error(err))
 		watcher = nil
 	}
+	if mc := r.cfg.K8sMetadata; mc.Enabled {
+		if mc.NodeName == "" {
+			mc.NodeName = os.Getenv("K8S_NODE_NAME")
+		}
+		if r.meta, err = newK8sCache(mc, r.set.Logger); err != nil {
+			if watcher != nil {
+				_ = watcher.Close()
+			}
+			return fmt.Errorf("k8s_metadata: %w", err)
+		}
+		r.meta.Start(ctx, 10*time.Second)
+	}
 	f := newFollower(r, format, scanner, watcher, store, saved)
 
 	runCtx, cancel := context.WithCancel(context.Background())
@@ -98,6 +113,9 @@ func (r *logsReceiver) Shutdown(ctx context.Context) error {
 	case <-ctx.Done():
 		err = fmt.Errorf("loggy: follower did not stop: %w", ctx.Err())
 	}
+	if r.meta != nil {
+		r.meta.Stop()
+	}
 	if r.client != nil {
 		err = errors.Join(err, r.client.Close(ctx))
 	}
@@ -110,8 +128,9 @@ func (r *logsReceiver) Shutdown(ctx context.Context) error {
 // newWatcher and openFile are variables so tests can take file events away
 // and refuse permission (tests run as root, which reads any file).
 var (
-	newWatcher = discovery.NewWatcher
-	openFile   = tail.Open
+	newWatcher  = discovery.NewWatcher
+	openFile    = tail.Open
+	newK8sCache = k8smeta.NewFromConfig
 )
 
 func storageClient(ctx context.Context, host component.Host, id *component.ID, self component.ID) (storage.Client, error) {
