@@ -16,6 +16,7 @@ import (
 
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
+	rbacv1 "k8s.io/api/rbac/v1"
 	schedulingv1 "k8s.io/api/scheduling/v1"
 	utilyaml "k8s.io/apimachinery/pkg/util/yaml"
 	kjson "sigs.k8s.io/json"
@@ -66,6 +67,8 @@ type rendered struct {
 	configMaps      map[string]*corev1.ConfigMap      // key namespace/name
 	daemonSets      []*appsv1.DaemonSet
 	priorityClasses map[string]*schedulingv1.PriorityClass
+	clusterRoles    map[string]*rbacv1.ClusterRole
+	roleBindings    map[string]*rbacv1.ClusterRoleBinding
 }
 
 // decodeAll strict-decodes every document of a kustomize build into its API type. A kind this
@@ -81,6 +84,8 @@ func decodeAll(dir string, stream []byte) (*rendered, error) {
 		serviceAccounts: map[string]*corev1.ServiceAccount{},
 		configMaps:      map[string]*corev1.ConfigMap{},
 		priorityClasses: map[string]*schedulingv1.PriorityClass{},
+		clusterRoles:    map[string]*rbacv1.ClusterRole{},
+		roleBindings:    map[string]*rbacv1.ClusterRoleBinding{},
 	}
 	var errs []error
 	for i, doc := range docs {
@@ -107,6 +112,10 @@ func decodeAll(dir string, stream []byte) (*rendered, error) {
 			obj = &appsv1.DaemonSet{}
 		case "scheduling.k8s.io/v1 PriorityClass":
 			obj = &schedulingv1.PriorityClass{}
+		case "rbac.authorization.k8s.io/v1 ClusterRole":
+			obj = &rbacv1.ClusterRole{}
+		case "rbac.authorization.k8s.io/v1 ClusterRoleBinding":
+			obj = &rbacv1.ClusterRoleBinding{}
 		default:
 			errs = append(errs, fmt.Errorf("document %d: %s %s: no type known to this test (add it to decodeAll and give it checks)", i, tm.APIVersion, tm.Kind))
 			continue
@@ -126,6 +135,10 @@ func decodeAll(dir string, stream []byte) (*rendered, error) {
 			r.daemonSets = append(r.daemonSets, o)
 		case *schedulingv1.PriorityClass:
 			r.priorityClasses[o.Name] = o
+		case *rbacv1.ClusterRole:
+			r.clusterRoles[o.Name] = o
+		case *rbacv1.ClusterRoleBinding:
+			r.roleBindings[o.Name] = o
 		}
 		r.objects = append(r.objects, fmt.Sprintf("%s %s/%s", tm.Kind, obj.GetNamespace(), obj.GetName()))
 	}
