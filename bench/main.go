@@ -49,6 +49,8 @@ func main() {
 		err = cmdIdle(os.Args[2:])
 	case "latency":
 		err = cmdLatency(os.Args[2:])
+	case "fairness":
+		err = cmdFairness(os.Args[2:])
 	default:
 		err = fmt.Errorf("unknown command %q", os.Args[1])
 	}
@@ -211,7 +213,7 @@ func cmdRun(args []string) error {
 	}
 	printTable(out, m)
 	if *idle {
-		for _, sub := range [][]string{{"idle", "-dir", filepath.Join(abs, "idle")}, {"latency", "-dir", filepath.Join(abs, "latency")}} {
+		for _, sub := range [][]string{{"idle", "-dir", filepath.Join(abs, "idle")}, {"latency", "-dir", filepath.Join(abs, "latency")}, {"fairness", "-dir", filepath.Join(abs, "fairness")}} {
 			cmd := exec.Command(self, sub...)
 			cmd.Stdout, cmd.Stderr = os.Stdout, os.Stderr
 			if err := cmd.Run(); err != nil {
@@ -419,5 +421,110 @@ func cmdLatency(args []string) error {
 	q := func(p float64) time.Duration { return delays[int(p*float64(len(delays)-1))] }
 	fmt.Printf("latency: %d lines at %d/s into %d files: write to delivery p50 %s, p99 %s, max %s\n",
 		total, *rate, files, q(0.50).Round(10*time.Microsecond), q(0.99).Round(10*time.Microsecond), delays[len(delays)-1].Round(10*time.Microsecond))
+	return nil
+}
+
+// cmdFairness measures a quiet container's write-to-delivery delay while a
+// noisy one floods: the noisy file starts with a backlog and keeps being
+// written as fast as possible.
+func cmdFairness(args []string) error {
+	fs := flag.NewFlagSet("fairness", flag.ExitOnError)
+	dir := fs.String("dir", "", "scratch directory")
+	backlogMiB := fs.Int("backlog-mib", 256, "what the noisy container has written before loggy starts")
+	secs := fs.Int("seconds", 10, "how long the quiet container writes (10 lines/s)")
+	_ = fs.Parse(args)
+	_ = os.RemoveAll(*dir)
+	mk := func(name string) (*os.File, error) {
+		pdir := filepath.Join(*dir, "var/log/pods", "fair_"+name+"_00000000-0000-4000-8000-000000000000", "app")
+		if err := os.MkdirAll(pdir, 0o755); err != nil {
+			return nil, err
+		}
+		p := filepath.Join(pdir, "0.log")
+		links := filepath.Join(*dir, "var/log/containers")
+		_ = os.MkdirAll(links, 0o755)
+		if err := os.Symlink(p, filepath.Join(links, name+"_fair_app-"+strings.Repeat("f", 64)+".log")); err != nil {
+			return nil, err
+		}
+		return os.Create(p)
+	}
+	noisy, err := mk("noisy")
+	if err != nil {
+		return err
+	}
+	quiet, err := mk("quiet")
+	if err != nil {
+		return err
+	}
+	line := "2026-11-24T10:00:00Z stdout F noisy " + strings.Repeat("x", 150) + "\n"
+	w := bufio.NewWriterSize(noisy, 1<<20)
+	for written := 0; written < *backlogMiB<<20; written += len(line) {
+		_, _ = w.WriteString(line)
+	}
+	_ = w.Flush()
+	var mu sync.Mutex
+	var delays []time.Duration
+	var noisyCount atomic.Int64
+	r, err := startLoggy(loggyConfig(*dir), func(_ context.Context, ld plog.Logs) error {
+		now := time.Now()
+		rls := ld.ResourceLogs()
+		for i := 0; i < rls.Len(); i++ {
+			recs := rls.At(i).ScopeLogs().At(0).LogRecords()
+			for j := 0; j < recs.Len(); j++ {
+				var sent int64
+				if _, err := fmt.Sscanf(recs.At(j).Body().Str(), "quiet %d", &sent); err == nil {
+					mu.Lock()
+					delays = append(delays, now.Sub(time.Unix(0, sent)))
+					mu.Unlock()
+				} else {
+					noisyCount.Add(1)
+				}
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	stop := make(chan struct{})
+	flooded := make(chan struct{})
+	go func() { // the noisy container keeps writing as fast as it can
+		defer close(flooded)
+		bw := bufio.NewWriterSize(noisy, 1<<20)
+		for {
+			select {
+			case <-stop:
+				_ = bw.Flush()
+				return
+			default:
+				_, _ = bw.WriteString(line)
+			}
+		}
+	}()
+	total := *secs * 10
+	for i := 0; i < total; i++ {
+		now := time.Now()
+		fmt.Fprintf(quiet, "%s stdout F quiet %d\n", now.UTC().Format(time.RFC3339Nano), now.UnixNano())
+		time.Sleep(100 * time.Millisecond)
+	}
+	close(stop)
+	<-flooded
+	for deadline := time.Now().Add(30 * time.Second); time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
+		mu.Lock()
+		n := len(delays)
+		mu.Unlock()
+		if n >= total {
+			break
+		}
+	}
+	_ = r.Shutdown(context.Background())
+	mu.Lock()
+	defer mu.Unlock()
+	if len(delays) < total {
+		return fmt.Errorf("fairness: %d of %d quiet lines delivered", len(delays), total)
+	}
+	sort.Slice(delays, func(i, j int) bool { return delays[i] < delays[j] })
+	q := func(p float64) time.Duration { return delays[int(p*float64(len(delays)-1))] }
+	fmt.Printf("fairness: a quiet container (10 lines/s) beside one flooding (%d MiB backlog, then writing flat out; %d of its records delivered meanwhile): quiet write to delivery p50 %s, p99 %s, max %s\n",
+		*backlogMiB, noisyCount.Load(), q(0.5).Round(10*time.Microsecond), q(0.99).Round(10*time.Microsecond), delays[len(delays)-1].Round(10*time.Microsecond))
 	return nil
 }

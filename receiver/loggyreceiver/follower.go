@@ -51,6 +51,7 @@ type follower struct {
 	warned    map[string]bool          // paths already warned about, to keep logs quiet
 	batch     *batch
 	firstRun  bool
+	lastScan  time.Time
 	linesRead int64 // since the last read's count went to the telemetry
 }
 
@@ -116,17 +117,23 @@ func (f *follower) run(ctx context.Context) {
 		case <-ticker.C:
 			f.rescan(ctx)
 		case <-events:
-			written, rescan := f.watcher.Take()
-			for p := range written {
-				if fs := f.byReal[p]; fs != nil {
-					fs.dirty = true
-				}
-			}
-			if rescan {
+			if f.takeEvents() {
 				f.rescan(ctx)
 			}
 		}
 	}
+}
+
+// takeEvents marks the files that file events say grew, and reports whether
+// the events ask for a rescan.
+func (f *follower) takeEvents() (rescan bool) {
+	written, rescan := f.watcher.Take()
+	for p := range written {
+		if fs := f.byReal[p]; fs != nil {
+			fs.dirty = true
+		}
+	}
+	return rescan
 }
 
 // resumeRotated reopens files that checkpoints describe but that no longer sit
@@ -217,6 +224,7 @@ func (f *follower) catchUp(ctx context.Context, t discovery.Target, prev tail.Id
 // rescan matches the files on disk against the open ones: it opens new files,
 // notices rotation, deletion and truncation, and closes drained gone files.
 func (f *follower) rescan(ctx context.Context) {
+	f.lastScan = time.Now()
 	targets, problems := f.scanner.Scan()
 	for _, err := range problems {
 		if errors.Is(err, discovery.ErrDangling) {
@@ -439,14 +447,32 @@ func (f *follower) checkTruncated(ctx context.Context, fs *fileState) {
 
 // readAll reads every dirty file round-robin, a budget at a time, until all are
 // at their end, then hands on what it collected.
+//
+// Between rounds it takes in new file events, and rescans when events ask for
+// it or a poll interval has passed, so a file that starts growing while
+// another floods joins the rotation at once instead of after the flood.
 func (f *follower) readAll(ctx context.Context) {
 	for more := true; more && ctx.Err() == nil; {
 		more = false
-		for _, fs := range f.files {
+		for _, fs := range append([]*fileState(nil), f.files...) {
 			if fs.dirty {
 				f.readFile(ctx, fs)
 				more = more || fs.dirty
 			}
+		}
+		if !more {
+			break
+		}
+		rescan := time.Since(f.lastScan) >= f.r.cfg.PollInterval
+		if f.watcher != nil {
+			select {
+			case <-f.watcher.C():
+				rescan = f.takeEvents() || rescan
+			default:
+			}
+		}
+		if rescan {
+			f.rescan(ctx)
 		}
 	}
 	f.flush(ctx)

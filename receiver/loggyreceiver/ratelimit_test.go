@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 	"go.opentelemetry.io/collector/consumer/consumertest"
 )
 
@@ -82,4 +83,30 @@ func TestQuietContainerIsNotStarvedByAFloodingOne(t *testing.T) {
 		noisyBefore++
 	}
 	assert.Less(t, noisyBefore, backlog/10, "the quiet line waited for %d of %d flooding lines", noisyBefore, backlog)
+}
+
+// A quiet container that writes while a flood is being read is noticed between
+// reading rounds, not only after the flood.
+func TestQuietLineWrittenDuringAFloodGoesOutEarly(t *testing.T) {
+	n := newNode(t)
+	noisy := n.container("shop", "flood2-pod", "app")
+	const backlog = 300000
+	for _, m := range seq("n", 0, backlog) {
+		noisy.cri("stdout", "F", m)
+	}
+	quiet := n.container("shop", "calm2-pod", "app")
+	r := startReceiver(t, n.config(), new(consumertest.LogsSink), nil)
+	require.Eventually(t, func() bool { return r.sink.LogRecordCount() > 0 }, 10*time.Second, time.Millisecond)
+	quiet.cri("stdout", "F", "hello")
+	r.waitBodies("flood2-pod", backlog)
+	r.waitBodies("calm2-pod", 1)
+
+	noisyBefore := 0
+	for _, g := range flatten(r.sink.AllLogs()) {
+		if g.pod == "calm2-pod" {
+			break
+		}
+		noisyBefore++
+	}
+	assert.Less(t, noisyBefore, backlog*3/4, "the quiet line waited for %d of %d flooding lines", noisyBefore, backlog)
 }
