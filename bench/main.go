@@ -292,17 +292,12 @@ func cmdIdle(args []string) error {
 	_ = fs.Parse(args)
 	_ = os.RemoveAll(*dir)
 	for i := range *n {
-		pdir := filepath.Join(*dir, "var/log/pods", fmt.Sprintf("idle_pod-%04d_%08x-0000-4000-8000-000000000000", i, i), "app")
-		if err := os.MkdirAll(pdir, 0o755); err != nil {
+		f, err := createContainer(*dir, "idle", fmt.Sprintf("pod-%04d", i), i)
+		if err != nil {
 			return err
 		}
-		p := filepath.Join(pdir, "0.log")
-		if err := os.WriteFile(p, []byte("2026-11-24T10:00:00Z stdout F hello\n"), 0o644); err != nil {
-			return err
-		}
-		links := filepath.Join(*dir, "var/log/containers")
-		_ = os.MkdirAll(links, 0o755)
-		if err := os.Symlink(p, filepath.Join(links, fmt.Sprintf("pod-%04d_idle_app-%064x.log", i, i))); err != nil {
+		_, err = f.WriteString("2026-11-24T10:00:00Z stdout F hello\n")
+		if err := errors.Join(err, f.Close()); err != nil {
 			return err
 		}
 	}
@@ -351,16 +346,8 @@ func cmdLatency(args []string) error {
 	var ws []*bufio.Writer
 	var fhs []*os.File
 	for i := range files {
-		pdir := filepath.Join(*dir, "var/log/pods", fmt.Sprintf("lat_pod-%02d_%08x-0000-4000-8000-000000000000", i, i), "app")
-		_ = os.MkdirAll(pdir, 0o755)
-		p := filepath.Join(pdir, "0.log")
-		f, err := os.Create(p)
+		f, err := createContainer(*dir, "lat", fmt.Sprintf("pod-%02d", i), i)
 		if err != nil {
-			return err
-		}
-		links := filepath.Join(*dir, "var/log/containers")
-		_ = os.MkdirAll(links, 0o755)
-		if err := os.Symlink(p, filepath.Join(links, fmt.Sprintf("pod-%02d_lat_app-%064x.log", i, i))); err != nil {
 			return err
 		}
 		fhs, ws = append(fhs, f), append(ws, bufio.NewWriter(f))
@@ -434,24 +421,11 @@ func cmdFairness(args []string) error {
 	secs := fs.Int("seconds", 10, "how long the quiet container writes (10 lines/s)")
 	_ = fs.Parse(args)
 	_ = os.RemoveAll(*dir)
-	mk := func(name string) (*os.File, error) {
-		pdir := filepath.Join(*dir, "var/log/pods", "fair_"+name+"_00000000-0000-4000-8000-000000000000", "app")
-		if err := os.MkdirAll(pdir, 0o755); err != nil {
-			return nil, err
-		}
-		p := filepath.Join(pdir, "0.log")
-		links := filepath.Join(*dir, "var/log/containers")
-		_ = os.MkdirAll(links, 0o755)
-		if err := os.Symlink(p, filepath.Join(links, name+"_fair_app-"+strings.Repeat("f", 64)+".log")); err != nil {
-			return nil, err
-		}
-		return os.Create(p)
-	}
-	noisy, err := mk("noisy")
+	noisy, err := createContainer(*dir, "fair", "noisy", 0)
 	if err != nil {
 		return err
 	}
-	quiet, err := mk("quiet")
+	quiet, err := createContainer(*dir, "fair", "quiet", 1)
 	if err != nil {
 		return err
 	}
@@ -527,4 +501,21 @@ func cmdFairness(args []string) error {
 	fmt.Printf("fairness: a quiet container (10 lines/s) beside one flooding (%d MiB backlog, then writing flat out; %d of its records delivered meanwhile): quiet write to delivery p50 %s, p99 %s, max %s\n",
 		*backlogMiB, noisyCount.Load(), q(0.5).Round(10*time.Microsecond), q(0.99).Round(10*time.Microsecond), delays[len(delays)-1].Round(10*time.Microsecond))
 	return nil
+}
+
+// createContainer lays out one container's log file under dir as kubelet does
+// (var/log/pods plus the var/log/containers link) and opens it for writing.
+func createContainer(dir, ns, pod string, i int) (*os.File, error) {
+	pdir := filepath.Join(dir, "var/log/pods", fmt.Sprintf("%s_%s_%08x-0000-4000-8000-000000000000", ns, pod, i), "app")
+	links := filepath.Join(dir, "var/log/containers")
+	for _, d := range []string{pdir, links} {
+		if err := os.MkdirAll(d, 0o755); err != nil {
+			return nil, err
+		}
+	}
+	p := filepath.Join(pdir, "0.log")
+	if err := os.Symlink(p, filepath.Join(links, fmt.Sprintf("%s_%s_app-%064x.log", pod, ns, i))); err != nil {
+		return nil, err
+	}
+	return os.Create(p)
 }
