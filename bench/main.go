@@ -352,22 +352,9 @@ func cmdLatency(args []string) error {
 		}
 		fhs, ws = append(fhs, f), append(ws, bufio.NewWriter(f))
 	}
-	var mu sync.Mutex
-	var delays []time.Duration
+	var delays delayLog
 	r, err := startLoggy(loggyConfig(*dir), func(_ context.Context, ld plog.Logs) error {
-		now := time.Now()
-		mu.Lock()
-		defer mu.Unlock()
-		rls := ld.ResourceLogs()
-		for i := 0; i < rls.Len(); i++ {
-			recs := rls.At(i).ScopeLogs().At(0).LogRecords()
-			for j := 0; j < recs.Len(); j++ {
-				var sent int64
-				if _, err := fmt.Sscan(recs.At(j).Body().Str(), &sent); err == nil {
-					delays = append(delays, now.Sub(time.Unix(0, sent)))
-				}
-			}
-		}
+		delays.record(ld, "%d", nil)
 		return nil
 	})
 	if err != nil {
@@ -387,27 +374,15 @@ func cmdLatency(args []string) error {
 		}
 	}
 	tick.Stop()
-	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
-		mu.Lock()
-		n := len(delays)
-		mu.Unlock()
-		if n >= total {
-			break
-		}
-	}
+	err = delays.wait(total, 10*time.Second)
 	_ = r.Shutdown(context.Background())
 	for _, f := range fhs {
 		_ = f.Close()
 	}
-	mu.Lock()
-	defer mu.Unlock()
-	if len(delays) < total {
-		return fmt.Errorf("latency: %d of %d lines delivered", len(delays), total)
+	if err != nil {
+		return fmt.Errorf("latency: %w", err)
 	}
-	sort.Slice(delays, func(i, j int) bool { return delays[i] < delays[j] })
-	q := func(p float64) time.Duration { return delays[int(p*float64(len(delays)-1))] }
-	fmt.Printf("latency: %d lines at %d/s into %d files: write to delivery p50 %s, p99 %s, max %s\n",
-		total, *rate, files, q(0.50).Round(10*time.Microsecond), q(0.99).Round(10*time.Microsecond), delays[len(delays)-1].Round(10*time.Microsecond))
+	fmt.Printf("latency: %d lines at %d/s into %d files: write to delivery %s\n", total, *rate, files, delays.summary())
 	return nil
 }
 
@@ -435,25 +410,10 @@ func cmdFairness(args []string) error {
 		_, _ = w.WriteString(line)
 	}
 	_ = w.Flush()
-	var mu sync.Mutex
-	var delays []time.Duration
+	var delays delayLog
 	var noisyCount atomic.Int64
 	r, err := startLoggy(loggyConfig(*dir), func(_ context.Context, ld plog.Logs) error {
-		now := time.Now()
-		rls := ld.ResourceLogs()
-		for i := 0; i < rls.Len(); i++ {
-			recs := rls.At(i).ScopeLogs().At(0).LogRecords()
-			for j := 0; j < recs.Len(); j++ {
-				var sent int64
-				if _, err := fmt.Sscanf(recs.At(j).Body().Str(), "quiet %d", &sent); err == nil {
-					mu.Lock()
-					delays = append(delays, now.Sub(time.Unix(0, sent)))
-					mu.Unlock()
-				} else {
-					noisyCount.Add(1)
-				}
-			}
-		}
+		delays.record(ld, "quiet %d", &noisyCount)
 		return nil
 	})
 	if err != nil {
@@ -482,25 +442,63 @@ func cmdFairness(args []string) error {
 	}
 	close(stop)
 	<-flooded
-	for deadline := time.Now().Add(30 * time.Second); time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
-		mu.Lock()
-		n := len(delays)
-		mu.Unlock()
-		if n >= total {
-			break
+	err = delays.wait(total, 30*time.Second)
+	_ = r.Shutdown(context.Background())
+	if err != nil {
+		return fmt.Errorf("fairness: %w", err)
+	}
+	fmt.Printf("fairness: a quiet container (10 lines/s) beside one flooding (%d MiB backlog, then writing flat out; %d of its records delivered meanwhile): quiet write to delivery %s\n",
+		*backlogMiB, noisyCount.Load(), delays.summary())
+	return nil
+}
+
+// delayLog collects write-to-delivery delays of records whose body carries
+// their write time in unix nanoseconds.
+type delayLog struct {
+	mu sync.Mutex
+	d  []time.Duration
+}
+
+// record takes the delays of ld's records that match format (one %d, the
+// write time); the others are counted in other, if given.
+func (l *delayLog) record(ld plog.Logs, format string, other *atomic.Int64) {
+	now := time.Now()
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	rls := ld.ResourceLogs()
+	for i := 0; i < rls.Len(); i++ {
+		recs := rls.At(i).ScopeLogs().At(0).LogRecords()
+		for j := 0; j < recs.Len(); j++ {
+			var sent int64
+			if _, err := fmt.Sscanf(recs.At(j).Body().Str(), format, &sent); err == nil {
+				l.d = append(l.d, now.Sub(time.Unix(0, sent)))
+			} else if other != nil {
+				other.Add(1)
+			}
 		}
 	}
-	_ = r.Shutdown(context.Background())
-	mu.Lock()
-	defer mu.Unlock()
-	if len(delays) < total {
-		return fmt.Errorf("fairness: %d of %d quiet lines delivered", len(delays), total)
+}
+
+func (l *delayLog) wait(n int, timeout time.Duration) error {
+	for deadline := time.Now().Add(timeout); ; time.Sleep(50 * time.Millisecond) {
+		l.mu.Lock()
+		got := len(l.d)
+		l.mu.Unlock()
+		if got >= n {
+			return nil
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("%d of %d lines delivered", got, n)
+		}
 	}
-	sort.Slice(delays, func(i, j int) bool { return delays[i] < delays[j] })
-	q := func(p float64) time.Duration { return delays[int(p*float64(len(delays)-1))] }
-	fmt.Printf("fairness: a quiet container (10 lines/s) beside one flooding (%d MiB backlog, then writing flat out; %d of its records delivered meanwhile): quiet write to delivery p50 %s, p99 %s, max %s\n",
-		*backlogMiB, noisyCount.Load(), q(0.5).Round(10*time.Microsecond), q(0.99).Round(10*time.Microsecond), delays[len(delays)-1].Round(10*time.Microsecond))
-	return nil
+}
+
+func (l *delayLog) summary() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	sort.Slice(l.d, func(i, j int) bool { return l.d[i] < l.d[j] })
+	q := func(p float64) time.Duration { return l.d[int(p*float64(len(l.d)-1))].Round(10 * time.Microsecond) }
+	return fmt.Sprintf("p50 %s, p99 %s, max %s", q(0.5), q(0.99), q(1))
 }
 
 // createContainer lays out one container's log file under dir as kubelet does
